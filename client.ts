@@ -1,0 +1,325 @@
+#!/usr/bin/env -S deno run --allow-net
+// Copyright the deno-echo authors. MIT license.
+
+/**
+ * `echo-client`: talks to a TCP echo server. On a terminal it is the
+ * textbook conversation (prompt, send a line, print its echo, stop after
+ * `BYE`); with pipes it is a scriptable tool that streams stdin through the
+ * server to stdout.
+ *
+ * Run it with `deno task client HOST [PORT]` (or
+ * `deno run --allow-net client.ts`); `--help` lists the options. As a module
+ * it exports {@linkcode connect}, {@linkcode EchoClient} and
+ * {@linkcode runSession}.
+ *
+ * @example Dial a server from a program
+ * ```ts
+ * import { connect } from "@deno-echo/echo/client";
+ * import { serve } from "@deno-echo/echo/server";
+ * import { assertEquals } from "node:assert/strict";
+ *
+ * await using server = await serve({ hostname: "127.0.0.1", port: 0 });
+ * await using client = await connect(server.addrs[0]!);
+ * assertEquals(await client.send("hi"), "hi");
+ * ```
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { formatAddress, parseHostPort, parsePort } from "./src/address.ts";
+import {
+  errorText,
+  parseDuration,
+  UsageError,
+  usageErrorFrom,
+  VERSION,
+  writeText,
+} from "./src/cli.ts";
+import { ConnectTimeoutError, dial } from "./src/dial.ts";
+import { DEFAULT_QUIT_WORD, validateQuitWord } from "./src/quit_word.ts";
+import { type IPFamily, UnknownHostError } from "./src/resolve.ts";
+import { DEFAULT_PORT } from "./src/serve.ts";
+import { IncompleteEchoError, runSession } from "./src/session.ts";
+
+export { connect, type ConnectOptions, EchoClient } from "./src/echo_client.ts";
+export {
+  IncompleteEchoError,
+  runSession,
+  type SessionOptions,
+  type SessionResult,
+} from "./src/session.ts";
+
+/** Exit codes of `echo-client`, as documented in the README. */
+export const ClientExitCode = {
+  /** Everything sent was echoed. */
+  Ok: 0,
+  /** An unexpected failure. */
+  Failure: 1,
+  /** Bad command line. */
+  Usage: 2,
+  /** Nothing listens at that address and port. */
+  Refused: 3,
+  /** The host name does not resolve. */
+  UnknownHost: 4,
+  /** No route to the network or host. */
+  Unreachable: 5,
+  /** The connection attempt timed out. */
+  Timeout: 6,
+  /** The server reset or closed the connection before echoing everything. */
+  ConnectionLost: 7,
+} as const;
+
+/** Connect timeout unless `--timeout` says otherwise, in ms. */
+const DEFAULT_CONNECT_TIMEOUT = 10_000;
+
+const USAGE = `Usage: echo-client [OPTIONS] [HOST [PORT]]
+
+Talks to a TCP echo server. On a terminal: type a line, see its echo; BYE
+ends the session. With piped input: sends every line, writes the echoes to
+stdout, and exits once everything is echoed.
+
+HOST is a name, an IPv4 address or an IPv6 address (::1), optionally with a
+port: HOST:PORT or [IPV6]:PORT (default: localhost; PORT default: ${DEFAULT_PORT}).
+
+Options:
+  -p, --port PORT       Port to connect to (default: ${DEFAULT_PORT})
+  -4                    Use IPv4 addresses only
+  -6                    Use IPv6 addresses only
+  -t, --timeout TIME    Give up connecting after TIME (500ms, 5s, 2m; 0 = no
+                        limit; default: ${DEFAULT_CONNECT_TIMEOUT / 1000}s)
+      --raw             Send stdin's bytes untouched and write the echo as it
+                        comes (binary-safe, like nc); no quit word
+  -i, --interactive     Prompt and wait for each echo even when stdin is not
+                        a terminal
+      --quit-word WORD  Stop after sending a line that says WORD (default: ${DEFAULT_QUIT_WORD})
+      --no-quit         Send every line, whatever it says
+  -q, --quiet           No "Connected to" line on a terminal
+  -h, --help            Show this help and exit
+  -V, --version         Show the version and exit
+
+Exit codes: 0 everything echoed, 1 unexpected failure, 2 bad command line,
+3 connection refused, 4 unknown host, 5 network unreachable, 6 timed out,
+7 connection reset or closed before everything was echoed.
+`;
+
+interface ClientArgs {
+  hostname: string;
+  port: number;
+  family: IPFamily | undefined;
+  timeout: number;
+  raw: boolean;
+  interactive: boolean;
+  quitWord: string | null;
+  quiet: boolean;
+}
+
+function parseClientArgs(
+  args: string[],
+  stdinIsTerminal: boolean,
+): ClientArgs | "help" | "version" {
+  let values;
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({
+      args,
+      options: {
+        port: { type: "string", short: "p" },
+        "4": { type: "boolean" },
+        "6": { type: "boolean" },
+        timeout: { type: "string", short: "t" },
+        raw: { type: "boolean" },
+        interactive: { type: "boolean", short: "i" },
+        "quit-word": { type: "string" },
+        "no-quit": { type: "boolean" },
+        quiet: { type: "boolean", short: "q" },
+        help: { type: "boolean", short: "h" },
+        version: { type: "boolean", short: "V" },
+      },
+      strict: true,
+      allowPositionals: true,
+    }));
+  } catch (error) {
+    throw usageErrorFrom(error);
+  }
+  if (values.help) return "help";
+  if (values.version) return "version";
+  if (positionals.length > 2) {
+    throw new UsageError(
+      `Too many arguments: expected HOST [PORT], got ${positionals.length}`,
+    );
+  }
+  if (values["4"] && values["6"]) {
+    throw new UsageError("Use -4 or -6, not both");
+  }
+  if (values["no-quit"] && values["quit-word"] !== undefined) {
+    throw new UsageError("Use --quit-word or --no-quit, not both");
+  }
+  if (values.raw && values.interactive) {
+    throw new UsageError("Use --raw or --interactive, not both");
+  }
+  try {
+    const target = parseHostPort(positionals[0] ?? "localhost");
+    const ports = [
+      target.port,
+      positionals[1] === undefined ? undefined : parsePort(positionals[1]),
+      values.port === undefined ? undefined : parsePort(values.port),
+    ].filter((p) => p !== undefined);
+    if (ports.length > 1) {
+      throw new UsageError(
+        "Give the port once: as HOST:PORT, as a second argument, or with --port",
+      );
+    }
+    const port = ports[0] ?? DEFAULT_PORT;
+    if (port === 0) throw new UsageError("Port 0 cannot be dialed");
+    return {
+      hostname: target.hostname,
+      port,
+      family: values["4"] ? 4 : values["6"] ? 6 : undefined,
+      timeout: values.timeout === undefined
+        ? DEFAULT_CONNECT_TIMEOUT
+        : parseDuration(values.timeout, "--timeout"),
+      raw: values.raw ?? false,
+      interactive: values.interactive ?? (!values.raw && stdinIsTerminal),
+      quitWord: values["no-quit"]
+        ? null
+        : validateQuitWord(values["quit-word"] ?? DEFAULT_QUIT_WORD),
+      quiet: values.quiet ?? false,
+    };
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    throw new UsageError(errorText(error));
+  }
+}
+
+/** Turns a failure into a one-line message and an exit code. */
+function failure(
+  error: unknown,
+  args: ClientArgs,
+): { message: string; code: number } {
+  const where = formatAddress({ hostname: args.hostname, port: args.port });
+  if (error instanceof Deno.errors.ConnectionRefused) {
+    return {
+      code: ClientExitCode.Refused,
+      message:
+        `Connection to ${where} refused: the server may not be running, or the port is wrong`,
+    };
+  }
+  if (error instanceof UnknownHostError) {
+    return {
+      code: ClientExitCode.UnknownHost,
+      message: `${error.message}. Check the spelling, or use an IP address`,
+    };
+  }
+  if (
+    error instanceof Deno.errors.NetworkUnreachable ||
+    /unreachable/i.test(errorText(error))
+  ) {
+    return {
+      code: ClientExitCode.Unreachable,
+      message: `Cannot reach ${where}: ${
+        errorText(error)
+      }. Check the address and your network`,
+    };
+  }
+  if (
+    error instanceof ConnectTimeoutError ||
+    error instanceof Deno.errors.TimedOut
+  ) {
+    return {
+      code: ClientExitCode.Timeout,
+      message:
+        `${
+          errorText(error)
+        }: a firewall may be dropping packets, or the host is down. ` +
+        `Raise --timeout to wait longer`,
+    };
+  }
+  if (error instanceof IncompleteEchoError) {
+    return { code: ClientExitCode.ConnectionLost, message: error.message };
+  }
+  if (
+    error instanceof Deno.errors.ConnectionReset ||
+    error instanceof Deno.errors.ConnectionAborted ||
+    error instanceof Deno.errors.BrokenPipe
+  ) {
+    return {
+      code: ClientExitCode.ConnectionLost,
+      message: `Connection to ${where} lost: ${errorText(error)}`,
+    };
+  }
+  if (error instanceof Deno.errors.NotCapable) {
+    return {
+      code: ClientExitCode.Failure,
+      message: `Deno denied network access to ${where}. Run with --allow-net`,
+    };
+  }
+  return { code: ClientExitCode.Failure, message: errorText(error) };
+}
+
+async function main(args: string[]): Promise<number> {
+  let options: ClientArgs;
+  try {
+    const parsed = parseClientArgs(args, Deno.stdin.isTerminal());
+    if (parsed === "help") {
+      writeText(Deno.stdout, USAGE);
+      return ClientExitCode.Ok;
+    }
+    if (parsed === "version") {
+      writeText(Deno.stdout, `echo-client ${VERSION}\n`);
+      return ClientExitCode.Ok;
+    }
+    options = parsed;
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    writeText(
+      Deno.stderr,
+      `echo-client: ${error.message}\nTry 'echo-client --help' for usage.\n`,
+    );
+    return ClientExitCode.Usage;
+  }
+
+  try {
+    using conn = await dial({
+      hostname: options.hostname,
+      port: options.port,
+      timeout: options.timeout,
+      ...(options.family === undefined ? {} : { family: options.family }),
+    });
+    if (options.interactive && !options.quiet) {
+      const quit = options.quitWord === null
+        ? "Ctrl-D to end"
+        : `type ${options.quitWord} to quit`;
+      writeText(
+        Deno.stderr,
+        `Connected to ${formatAddress(conn.remoteAddr)} (${quit})\n`,
+      );
+    }
+    await runSession(conn, Deno.stdin.readable, Deno.stdout.writable, {
+      mode: options.raw ? "raw" : "lines",
+      interactive: options.interactive,
+      quitWord: options.quitWord,
+    });
+    return ClientExitCode.Ok;
+  } catch (error) {
+    const { message, code } = failure(error, options);
+    writeText(Deno.stderr, `echo-client: ${message}\n`);
+    return code;
+  }
+}
+
+if (import.meta.main) {
+  let code: number;
+  try {
+    code = await main(Deno.args);
+  } catch (error) {
+    writeText(
+      Deno.stderr,
+      `echo-client: unexpected error: ${errorText(error)}\n`,
+    );
+    code = ClientExitCode.Failure;
+  }
+  // Exit now: a read of standard input may still be pending, and it would
+  // keep the process alive until the user typed another line.
+  Deno.exit(code);
+}

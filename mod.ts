@@ -1,0 +1,58 @@
+// Copyright the deno-echo authors. MIT license.
+
+/**
+ * A TCP echo server, client and the stream-based echo core they share.
+ *
+ * Every byte a client sends comes back unchanged; a line that says the quit
+ * word (`BYE` by default) is echoed and then ends the connection. Servers
+ * listen on every address a hostname names (`localhost` is both loopbacks,
+ * `::` every interface on both stacks) and report IPv4 peers as plain IPv4.
+ *
+ * @example Start a server in a test and dial it
+ * ```ts
+ * import { connect, serve } from "@deno-echo/echo";
+ * import { assertEquals } from "node:assert/strict";
+ *
+ * await using server = await serve({ hostname: "127.0.0.1", port: 0 });
+ * await using client = await connect(server.addrs[0]!);
+ * assertEquals(await client.send("hello"), "hello");
+ * await server.shutdown();
+ * ```
+ *
+ * @module
+ */
+
+export {
+  echo,
+  type EchoEndReason,
+  type EchoOptions,
+  type EchoResult,
+  type EchoStream,
+  MAX_BUFFER_SIZE,
+  MIN_BUFFER_SIZE,
+} from "./src/echo.ts";
+export {
+  DEFAULT_QUIT_WORD,
+  QuitWordScanner,
+  validateQuitWord,
+} from "./src/quit_word.ts";
+export {
+  type ConnectionCloseInfo,
+  type ConnectionInfo,
+  DEFAULT_DRAIN_TIMEOUT,
+  DEFAULT_HOSTNAME,
+  DEFAULT_PORT,
+  type EchoServer,
+  serve,
+  type ServeOptions,
+} from "./src/serve.ts";
+export { connect, type ConnectOptions, EchoClient } from "./src/echo_client.ts";
+export { ConnectTimeoutError, dial, type DialOptions } from "./src/dial.ts";
+export { type IPFamily, UnknownHostError } from "./src/resolve.ts";
+export {
+  formatAddress,
+  type HostPort,
+  parseHostPort,
+  parsePort,
+  unmapIPv4,
+} from "./src/address.ts";

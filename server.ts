@@ -1,0 +1,341 @@
+#!/usr/bin/env -S deno run --allow-net
+// Copyright the deno-echo authors. MIT license.
+
+/**
+ * `echo-server`: a TCP echo server. Every byte a client sends comes back
+ * unchanged; a line that says `BYE` is echoed and then ends the connection.
+ *
+ * Run it with `deno task server` (or `deno run --allow-net server.ts`);
+ * `--help` lists the options. As a module it exports {@linkcode serve}.
+ *
+ * @example Embed the server
+ * ```ts
+ * import { serve } from "@deno-echo/echo/server";
+ *
+ * await using server = await serve({ hostname: "127.0.0.1", port: 0 });
+ * await server.shutdown();
+ * ```
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { formatAddress, parsePort } from "./src/address.ts";
+import {
+  errorText,
+  formatDuration,
+  parseDuration,
+  UsageError,
+  usageErrorFrom,
+  VERSION,
+  writeText,
+} from "./src/cli.ts";
+import { UnknownHostError } from "./src/resolve.ts";
+import {
+  type ConnectionCloseInfo,
+  DEFAULT_DRAIN_TIMEOUT,
+  DEFAULT_HOSTNAME,
+  DEFAULT_PORT,
+  type EchoServer,
+  serve,
+  type ServeOptions,
+} from "./src/serve.ts";
+import { DEFAULT_QUIT_WORD, validateQuitWord } from "./src/quit_word.ts";
+
+export {
+  type ConnectionCloseInfo,
+  type ConnectionInfo,
+  type EchoServer,
+  serve,
+  type ServeOptions,
+} from "./src/serve.ts";
+
+/** Exit codes of `echo-server`, as documented in the README. */
+export const ServerExitCode = {
+  /** Stopped cleanly (signal, drain finished). */
+  Ok: 0,
+  /** An unexpected failure. */
+  Failure: 1,
+  /** Bad command line. */
+  Usage: 2,
+  /** The port is already in use. */
+  AddressInUse: 3,
+  /** Not allowed to listen (a port below 1024, or Deno's --allow-net). */
+  PermissionDenied: 4,
+  /** The address cannot be listened on (not this host's, unknown name). */
+  AddressUnavailable: 5,
+  /** A second signal closed live connections without waiting (128 + 2). */
+  ForcedSigint: 130,
+  /** A second SIGTERM closed live connections without waiting (128 + 15). */
+  ForcedSigterm: 143,
+} as const;
+
+const USAGE = `Usage: echo-server [OPTIONS]
+
+A TCP echo server: every byte a client sends comes back unchanged. A line
+that says BYE (surrounding whitespace ignored) is echoed, then the server
+closes that connection.
+
+Options:
+  -H, --hostname HOST      Where to listen (default: ${DEFAULT_HOSTNAME}, which is
+                           127.0.0.1 and ::1). A name means every address it
+                           resolves to; :: means every interface, IPv4 and IPv6.
+  -p, --port PORT          Port to listen on, 0 for any free port (default: ${DEFAULT_PORT})
+      --quit-word WORD     Close a connection after echoing a line that says
+                           WORD (default: ${DEFAULT_QUIT_WORD})
+      --no-quit            Never close on a word: a pure RFC 862 echo
+      --drain-timeout TIME On Ctrl-C or SIGTERM, let connections finish for up
+                           to TIME (500ms, 5s, 2m; default: ${
+  DEFAULT_DRAIN_TIMEOUT / 1000
+}s)
+  -q, --quiet              Do not log each connection
+  -h, --help               Show this help and exit
+  -V, --version            Show the version and exit
+
+Output: one "Listening on HOST:PORT" line per bound address on stdout; a log
+line per connection opened and closed, and errors, on stderr.
+
+Exit codes: 0 stopped cleanly, 1 unexpected failure, 2 bad command line,
+3 port in use, 4 permission denied, 5 address not available, 130/143 a second
+SIGINT/SIGTERM closed connections without waiting.
+`;
+
+interface ServerArgs {
+  hostname: string;
+  port: number;
+  quitWord: string | null;
+  drainTimeout: number;
+  quiet: boolean;
+}
+
+function parseServerArgs(args: string[]): ServerArgs | "help" | "version" {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        hostname: { type: "string", short: "H" },
+        port: { type: "string", short: "p" },
+        "quit-word": { type: "string" },
+        "no-quit": { type: "boolean" },
+        "drain-timeout": { type: "string" },
+        quiet: { type: "boolean", short: "q" },
+        help: { type: "boolean", short: "h" },
+        version: { type: "boolean", short: "V" },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    throw usageErrorFrom(error);
+  }
+  if (values.help) return "help";
+  if (values.version) return "version";
+  const hostname = values.hostname ?? DEFAULT_HOSTNAME;
+  if (hostname === "") throw new UsageError("Empty --hostname");
+  let port = DEFAULT_PORT;
+  let quitWord: string | null = DEFAULT_QUIT_WORD;
+  try {
+    if (values.port !== undefined) port = parsePort(values.port);
+    if (values["quit-word"] !== undefined) {
+      quitWord = validateQuitWord(values["quit-word"]);
+    }
+  } catch (error) {
+    throw new UsageError(errorText(error));
+  }
+  if (values["no-quit"]) {
+    if (values["quit-word"] !== undefined) {
+      throw new UsageError("Use --quit-word or --no-quit, not both");
+    }
+    quitWord = null;
+  }
+  const drainTimeout = values["drain-timeout"] === undefined
+    ? DEFAULT_DRAIN_TIMEOUT
+    : parseDuration(values["drain-timeout"], "--drain-timeout");
+  return {
+    hostname: stripBrackets(hostname),
+    port,
+    quitWord,
+    drainTimeout,
+    quiet: values.quiet ?? false,
+  };
+}
+
+/** `[::1]` is accepted for `::1`, as people write it in URLs. */
+function stripBrackets(hostname: string): string {
+  return /^\[.*\]$/.test(hostname) ? hostname.slice(1, -1) : hostname;
+}
+
+function log(text: string): void {
+  writeText(Deno.stderr, `${new Date().toISOString()} ${text}\n`);
+}
+
+function describeClose(info: ConnectionCloseInfo): string {
+  const how = info.reason === "eof"
+    ? "client closed"
+    : info.reason === "quit"
+    ? "quit word"
+    : info.reason === "aborted"
+    ? "server shutting down"
+    : `error: ${errorText(info.error)}`;
+  return `${how}; ${info.bytes} bytes echoed in ${
+    formatDuration(info.durationMs)
+  }`;
+}
+
+/** Turns a failure to start into a message and an exit code. */
+function startFailure(
+  error: unknown,
+  args: ServerArgs,
+): { message: string; code: number } {
+  const where = formatAddress({ hostname: args.hostname, port: args.port });
+  if (error instanceof Deno.errors.AddrInUse) {
+    return {
+      code: ServerExitCode.AddressInUse,
+      message:
+        `Cannot listen on ${where}: port ${args.port} is already in use (another echo-server?). ` +
+        `Stop the other program or choose another port with --port (0 picks a free one)`,
+    };
+  }
+  if (error instanceof Deno.errors.NotCapable) {
+    return {
+      code: ServerExitCode.PermissionDenied,
+      message:
+        `Cannot listen on ${where}: Deno denied network access. Run with --allow-net`,
+    };
+  }
+  if (error instanceof Deno.errors.PermissionDenied) {
+    return {
+      code: ServerExitCode.PermissionDenied,
+      message: args.port > 0 && args.port < 1024
+        ? `Cannot listen on ${where}: ports below 1024 need root or CAP_NET_BIND_SERVICE. Choose a port of 1024 or more with --port`
+        : `Cannot listen on ${where}: ${errorText(error)}`,
+    };
+  }
+  if (error instanceof Deno.errors.AddrNotAvailable) {
+    return {
+      code: ServerExitCode.AddressUnavailable,
+      message:
+        `Cannot listen on ${where}: the address is not on this machine. ` +
+        `Use one of its addresses, localhost, or :: for every interface`,
+    };
+  }
+  if (error instanceof UnknownHostError) {
+    return {
+      code: ServerExitCode.AddressUnavailable,
+      message: `Cannot listen on ${where}: ${error.message}`,
+    };
+  }
+  return {
+    code: ServerExitCode.Failure,
+    message: `Cannot listen on ${where}: ${errorText(error)}`,
+  };
+}
+
+async function main(args: string[]): Promise<number> {
+  let options: ServerArgs;
+  try {
+    const parsed = parseServerArgs(args);
+    if (parsed === "help") {
+      writeText(Deno.stdout, USAGE);
+      return ServerExitCode.Ok;
+    }
+    if (parsed === "version") {
+      writeText(Deno.stdout, `echo-server ${VERSION}\n`);
+      return ServerExitCode.Ok;
+    }
+    options = parsed;
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    writeText(
+      Deno.stderr,
+      `echo-server: ${error.message}\nTry 'echo-server --help' for usage.\n`,
+    );
+    return ServerExitCode.Usage;
+  }
+
+  let server: EchoServer;
+  const logConnections: ServeOptions = options.quiet ? {} : {
+    onOpen: (info) =>
+      log(
+        `#${info.id} ${
+          formatAddress(info.remoteAddr)
+        } connected (${server.connections} open)`,
+      ),
+    onClose: (info) =>
+      log(
+        `#${info.id} ${formatAddress(info.remoteAddr)} closed: ${
+          describeClose(info)
+        } (${server.connections} open)`,
+      ),
+  };
+  try {
+    server = await serve({
+      hostname: options.hostname,
+      port: options.port,
+      quitWord: options.quitWord,
+      drainTimeout: options.drainTimeout,
+      ...logConnections,
+      onAcceptError: (error) => log(`accept failed: ${errorText(error)}`),
+    });
+  } catch (error) {
+    const { message, code } = startFailure(error, options);
+    writeText(Deno.stderr, `echo-server: ${message}\n`);
+    return code;
+  }
+  await using running = server;
+  for (const addr of running.addrs) {
+    writeText(Deno.stdout, `Listening on ${formatAddress(addr)}\n`);
+  }
+
+  let exitCode: number = ServerExitCode.Ok;
+  let draining = false;
+  const onSignal = (signal: "SIGINT" | "SIGTERM") => (): void => {
+    if (!draining) {
+      draining = true;
+      log(
+        `${signal}: stopped accepting; waiting up to ${
+          formatDuration(options.drainTimeout)
+        } for ${running.connections} open connections (signal again to close them now)`,
+      );
+      running.shutdown();
+      return;
+    }
+    exitCode = signal === "SIGINT"
+      ? ServerExitCode.ForcedSigint
+      : ServerExitCode.ForcedSigterm;
+    log(`${signal} again: closing ${running.connections} connections now`);
+    running.close();
+  };
+  const handlers = new Map<Deno.Signal, () => void>();
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    const handler = onSignal(signal);
+    try {
+      Deno.addSignalListener(signal, handler);
+      handlers.set(signal, handler);
+    } catch {
+      // Not every platform has every signal (Windows lacks SIGTERM).
+    }
+  }
+  try {
+    await running.finished;
+  } finally {
+    for (const [signal, handler] of handlers) {
+      Deno.removeSignalListener(signal, handler);
+    }
+  }
+  log("stopped");
+  return exitCode;
+}
+
+if (import.meta.main) {
+  try {
+    Deno.exitCode = await main(Deno.args);
+  } catch (error) {
+    writeText(
+      Deno.stderr,
+      `echo-server: unexpected error: ${errorText(error)}\n`,
+    );
+    Deno.exitCode = ServerExitCode.Failure;
+  }
+}

@@ -1,0 +1,136 @@
+// Copyright the deno-echo authors. MIT license.
+
+import { ipFamily } from "./address.ts";
+import { type IPFamily, resolveAll } from "./resolve.ts";
+
+/** Options for {@linkcode dial}. */
+export interface DialOptions {
+  /**
+   * A name or an IP literal (IPv6 without brackets). A name means every
+   * address it resolves to, tried until one answers; `localhost` also means
+   * both `127.0.0.1` and `::1`.
+   *
+   * @default {"localhost"}
+   */
+  hostname?: string;
+  /**
+   * The port to dial.
+   *
+   * @default {2000}
+   */
+  port?: number;
+  /** Use only IPv4 (4) or only IPv6 (6) addresses. */
+  family?: IPFamily;
+  /**
+   * Give up connecting after this many milliseconds (0 waits as long as the
+   * system does). Applies to the connection attempt only.
+   *
+   * @default {0}
+   */
+  timeout?: number;
+  /** Cancels the connection attempt. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Raised when a connection attempt runs out of time.
+ *
+ * @example Tell a timeout from a refusal
+ * ```ts
+ * import { ConnectTimeoutError } from "@deno-echo/echo";
+ * import { ok } from "node:assert/strict";
+ *
+ * ok(new ConnectTimeoutError("192.0.2.1", 7, 100) instanceof Error);
+ * ```
+ */
+export class ConnectTimeoutError extends Error {
+  /**
+   * @param hostname What was dialed.
+   * @param port The port dialed.
+   * @param timeout The limit, in milliseconds.
+   */
+  constructor(hostname: string, port: number, timeout: number) {
+    super(
+      `Timed out after ${timeout} ms connecting to ${hostname} port ${port}`,
+    );
+    this.name = "ConnectTimeoutError";
+  }
+}
+
+/**
+ * Opens a TCP connection to an echo server, trying every address the
+ * hostname names (Happy Eyeballs for names with several addresses).
+ *
+ * @param options Where to connect, family, timeout and cancellation.
+ * @returns The connection, with Nagle's algorithm off.
+ * @throws {Deno.errors.ConnectionRefused} If nothing listens there.
+ * @throws {UnknownHostError} If the name resolves to nothing usable.
+ * @throws {ConnectTimeoutError} If `timeout` ran out.
+ */
+export async function dial(options: DialOptions = {}): Promise<Deno.TcpConn> {
+  const { hostname = "localhost", port = 2000, family, timeout = 0 } = options;
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new RangeError(`Invalid port ${port}: expected 1 to 65535`);
+  }
+  if (!(timeout >= 0)) throw new RangeError(`Invalid timeout ${timeout}`);
+  options.signal?.throwIfAborted();
+  const signals: AbortSignal[] = [];
+  if (options.signal !== undefined) signals.push(options.signal);
+  const timer = timeout > 0 ? AbortSignal.timeout(timeout) : undefined;
+  if (timer !== undefined) signals.push(timer);
+  const signal = signals.length > 0 ? AbortSignal.any(signals) : undefined;
+  try {
+    const conn = await dialAll(hostname, port, family, signal);
+    conn.setNoDelay(true);
+    return conn;
+  } catch (error) {
+    if (timer?.aborted && !options.signal?.aborted) {
+      throw new ConnectTimeoutError(hostname, port, timeout);
+    }
+    throw signal?.aborted ? signal.reason : error;
+  }
+}
+
+async function dialAll(
+  hostname: string,
+  port: number,
+  family: IPFamily | undefined,
+  signal: AbortSignal | undefined,
+): Promise<Deno.TcpConn> {
+  const connect = (address: string): Promise<Deno.TcpConn> =>
+    Deno.connect(
+      signal === undefined
+        ? { hostname: address, port }
+        : { hostname: address, port, signal },
+    );
+  const isLocalhost = /^localhost\.?$/i.test(hostname);
+  if (ipFamily(hostname) === 0 && family === undefined && !isLocalhost) {
+    // The runtime races every address the name has (RFC 8305).
+    try {
+      return await connect(hostname);
+    } catch (error) {
+      if (isLookupFailure(error)) {
+        await resolveAll(hostname); // Throws UnknownHostError with the cause.
+      }
+      throw error;
+    }
+  }
+  // A literal, a forced family, or localhost (whose second loopback the
+  // resolver may not list): try each address in turn.
+  const addresses = await resolveAll(hostname, family);
+  let first: unknown;
+  for (const { address } of addresses) {
+    try {
+      return await connect(address);
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      first ??= error;
+    }
+  }
+  throw first;
+}
+
+function isLookupFailure(error: unknown): boolean {
+  return error instanceof Error &&
+    error.message.includes("failed to lookup address");
+}

@@ -1,0 +1,123 @@
+// Copyright the deno-echo authors. MIT license.
+
+/** The quit word both programs use unless told otherwise. */
+export const DEFAULT_QUIT_WORD = "BYE";
+
+const LF = 0x0a;
+
+/** ASCII whitespace as `String.prototype.trim()` sees it: space, \t, \v, \f, \r. */
+function isSpace(byte: number): boolean {
+  return byte === 0x20 || (byte >= 0x09 && byte <= 0x0d && byte !== LF);
+}
+
+/**
+ * Finds the end of the first line that says the quit word, in a byte stream
+ * fed in chunks of any size.
+ *
+ * A line says the quit word when, with its surrounding ASCII whitespace
+ * (including `\r`) trimmed, it is exactly the word. The scanner keeps two
+ * numbers between chunks, so its memory is constant whatever the line length,
+ * and it finds the line however the stream is split (`B`, `YE\r`, `\n`).
+ * Bytes are never copied or changed.
+ *
+ * @example Find the quit line across chunks
+ * ```ts
+ * import { QuitWordScanner } from "@deno-echo/echo";
+ * import { assertEquals } from "node:assert/strict";
+ *
+ * const scanner = new QuitWordScanner("BYE");
+ * const bytes = (s: string) => new TextEncoder().encode(s);
+ * assertEquals(scanner.scan(bytes("hello\nB")), -1);
+ * assertEquals(scanner.scan(bytes("YE\r\nmore")), 4);
+ * ```
+ */
+export class QuitWordScanner {
+  readonly #word: Uint8Array;
+  /** Bytes of the word matched so far on this line. */
+  #matched = 0;
+  /** The current line can no longer be the quit line. */
+  #failed = false;
+
+  /**
+   * Makes a scanner for one stream.
+   *
+   * @param word The quit word: non-empty, with no whitespace in it.
+   * @throws {TypeError} If the word is empty or contains whitespace.
+   */
+  constructor(word: string = DEFAULT_QUIT_WORD) {
+    this.#word = new TextEncoder().encode(validateQuitWord(word));
+  }
+
+  /** The quit word as bytes' text. */
+  get word(): string {
+    return new TextDecoder().decode(this.#word);
+  }
+
+  /**
+   * Scans the next chunk of the stream.
+   *
+   * @param chunk The next bytes of the stream; not modified.
+   * @returns The index just past the `\n` that ends the quit line, or -1 if
+   * no quit line ends in this chunk. After a match the scanner starts over on
+   * the following line.
+   */
+  scan(chunk: Uint8Array): number {
+    const word = this.#word;
+    const n = word.length;
+    let matched = this.#matched;
+    let failed = this.#failed;
+    let i = 0;
+    const end = chunk.length;
+    while (i < end) {
+      if (failed) {
+        // Skip the rest of a line that cannot match, without per-byte work.
+        i = chunk.indexOf(LF, i);
+        if (i < 0) break;
+      }
+      const byte = chunk[i]!;
+      if (byte === LF) {
+        if (!failed && matched === n) {
+          this.#matched = 0;
+          this.#failed = false;
+          return i + 1;
+        }
+        matched = 0;
+        failed = false;
+      } else if (isSpace(byte)) {
+        // Whitespace is allowed before the word and after it, not inside.
+        if (matched !== 0 && matched !== n) failed = true;
+      } else if (matched < n && word[matched] === byte) {
+        matched++;
+      } else {
+        failed = true;
+      }
+      i++;
+    }
+    this.#matched = matched;
+    this.#failed = failed;
+    return -1;
+  }
+
+  /** Forgets any partial line, as at the start of a stream. */
+  reset(): void {
+    this.#matched = 0;
+    this.#failed = false;
+  }
+}
+
+/**
+ * Checks a quit word: non-empty and free of whitespace.
+ *
+ * @param word The word to check.
+ * @returns The word itself.
+ * @throws {TypeError} If the word is empty or contains whitespace.
+ */
+export function validateQuitWord(word: string): string {
+  if (word.length === 0) {
+    throw new TypeError("Quit word must not be empty");
+  }
+  if (/\s/.test(word)) {
+    throw new TypeError(`Quit word must not contain whitespace: "${word}"`);
+  }
+  return word;
+}

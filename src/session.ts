@@ -1,0 +1,308 @@
+// Copyright the deno-echo authors. MIT license.
+
+import { DEFAULT_QUIT_WORD, QuitWordScanner } from "./quit_word.ts";
+
+const LF = 0x0a;
+const CR = 0x0d;
+const NEWLINE = new Uint8Array([LF]);
+const encoder = new TextEncoder();
+
+/** Options for {@linkcode runSession}. */
+export interface SessionOptions {
+  /**
+   * `"lines"`: input is text lines; `\r\n` becomes `\n`, a last line without
+   * a newline gets one, and input stops after the quit line. `"raw"`: bytes
+   * go through untouched.
+   *
+   * @default {"lines"}
+   */
+  mode?: "lines" | "raw";
+  /**
+   * Print `prompt` to `output` and wait for each line's echo before reading
+   * the next line: the textbook conversation. Otherwise input is sent as
+   * fast as the connection takes it.
+   *
+   * @default {false}
+   */
+  interactive?: boolean;
+  /**
+   * In `"lines"` mode, input stops after a line that says this word; `null`
+   * sends everything.
+   *
+   * @default {"BYE"}
+   */
+  quitWord?: string | null;
+  /**
+   * What `interactive` prints before each line.
+   *
+   * @default {"> "}
+   */
+  prompt?: string;
+}
+
+/** What a session sent and got back. */
+export interface SessionResult {
+  /** Bytes sent to the server. */
+  sent: number;
+  /** Bytes echoed back (and written to the output). */
+  echoed: number;
+  /** Lines sent (newlines counted). */
+  linesSent: number;
+  /** Lines echoed back (newlines counted). */
+  linesEchoed: number;
+  /** The output stopped taking data (for example a closed pipe). */
+  outputClosed: boolean;
+}
+
+/**
+ * Raised when the server closes the connection before echoing everything
+ * that was sent.
+ *
+ * @example Report what was lost
+ * ```ts
+ * import { IncompleteEchoError } from "@deno-echo/echo/client";
+ * import { ok } from "node:assert/strict";
+ *
+ * const error = new IncompleteEchoError({ sent: 10, echoed: 4, linesSent: 2, linesEchoed: 1, outputClosed: false });
+ * ok(error.message.includes("6 bytes"));
+ * ```
+ */
+export class IncompleteEchoError extends Error {
+  /** The counts at the moment the server closed. */
+  readonly result: SessionResult;
+
+  /**
+   * @param result What was sent and echoed.
+   * @param options The underlying error, if the connection failed.
+   */
+  constructor(result: SessionResult, options?: ErrorOptions) {
+    const bytes = result.sent - result.echoed;
+    const lines = result.linesSent - result.linesEchoed;
+    super(
+      `Server closed the connection before echoing everything: ${bytes} bytes` +
+        (lines > 0 ? ` (${lines} of ${result.linesSent} lines)` : "") +
+        " not echoed",
+      options,
+    );
+    this.name = "IncompleteEchoError";
+    this.result = result;
+  }
+}
+
+/**
+ * Runs a client session: input goes to the connection, the echo goes to the
+ * output, until the input ends (then the connection is half-closed) or its
+ * quit line is sent, and every byte sent has been echoed. Memory stays
+ * constant whatever the input: data is streamed chunk by chunk, with TCP
+ * flow control as the back-pressure.
+ *
+ * @example Pipe lines through a server
+ * ```ts
+ * import { runSession } from "@deno-echo/echo/client";
+ * import { dial, serve } from "@deno-echo/echo";
+ * import { assertEquals } from "node:assert/strict";
+ *
+ * await using server = await serve({ hostname: "127.0.0.1", port: 0 });
+ * using conn = await dial(server.addrs[0]!);
+ * let text = "";
+ * const result = await runSession(
+ *   conn,
+ *   ReadableStream.from([new TextEncoder().encode("a\r\nb\nBYE\nnot sent\n")]),
+ *   new WritableStream({ write: (c) => void (text += new TextDecoder().decode(c)) }),
+ * );
+ * assertEquals(text, "a\nb\nBYE\n");
+ * assertEquals(result.linesEchoed, 3);
+ * ```
+ *
+ * @param conn An open connection; it is closed when the session ends.
+ * @param input What to send (standard input, say).
+ * @param output Where the echo goes (standard output, say); not closed.
+ * @param options Lines or raw, interactive, quit word and prompt.
+ * @returns What was sent and echoed.
+ * @throws {IncompleteEchoError} If the server closed the connection before
+ * echoing everything sent.
+ * @throws {Deno.errors.ConnectionReset} If the server reset the connection.
+ */
+export async function runSession(
+  conn: Deno.Conn,
+  input: ReadableStream<Uint8Array>,
+  output: WritableStream<Uint8Array>,
+  options: SessionOptions = {},
+): Promise<SessionResult> {
+  const { mode = "lines", interactive = false, prompt = "> " } = options;
+  const quitWord = options.quitWord === undefined
+    ? DEFAULT_QUIT_WORD
+    : options.quitWord;
+  const result: SessionResult = {
+    sent: 0,
+    echoed: 0,
+    linesSent: 0,
+    linesEchoed: 0,
+    outputClosed: false,
+  };
+  let quitSent = false;
+  const source = mode === "lines"
+    ? input.pipeThrough(normalizeLines(quitWord, () => quitSent = true))
+    : input;
+  const inputReader = source.getReader();
+  const echoReader = conn.readable.getReader();
+  const outputWriter = output.getWriter();
+
+  let sending = true;
+  let receiving = true;
+  /** Wakes the sender when the echo catches up (interactive mode). */
+  let caughtUp: (() => void) | undefined;
+  const notify = (): void => {
+    caughtUp?.();
+    caughtUp = undefined;
+  };
+
+  const receive = async (): Promise<void> => {
+    try {
+      while (sending || result.echoed < result.sent) {
+        const { value, done } = await echoReader.read();
+        if (done) break;
+        result.echoed += value.length;
+        result.linesEchoed += countNewlines(value);
+        try {
+          await outputWriter.write(value);
+        } catch {
+          result.outputClosed = true;
+          break;
+        }
+        notify();
+      }
+    } finally {
+      receiving = false;
+      notify();
+      inputReader.cancel().catch(() => {});
+    }
+  };
+
+  const send = async (): Promise<void> => {
+    try {
+      if (interactive) await outputWriter.write(encoder.encode(prompt));
+      while (receiving) {
+        const { value, done } = await inputReader.read();
+        if (done || !receiving) break;
+        await writeAll(conn, value);
+        result.sent += value.length;
+        result.linesSent += countNewlines(value);
+        if (!interactive) continue;
+        while (receiving && result.echoed < result.sent) {
+          await new Promise<void>((resolve) => caughtUp = resolve);
+        }
+        if (receiving && !quitSent) {
+          await outputWriter.write(encoder.encode(prompt));
+        }
+      }
+    } catch (error) {
+      // The server went away mid-send: the receiver reports how much was lost.
+      if (!isConnectionClosed(error)) throw error;
+    } finally {
+      sending = false;
+      await conn.closeWrite?.().catch(() => {});
+      if (result.echoed >= result.sent) echoReader.cancel().catch(() => {});
+    }
+  };
+
+  try {
+    const [received, sent] = await Promise.allSettled([receive(), send()]);
+    if (sent.status === "rejected") throw sent.reason;
+    if (received.status === "rejected") {
+      if (
+        isConnectionClosed(received.reason) && result.echoed < result.sent
+      ) {
+        throw new IncompleteEchoError(result, { cause: received.reason });
+      }
+      throw received.reason;
+    }
+    if (result.echoed < result.sent && !result.outputClosed) {
+      throw new IncompleteEchoError(result);
+    }
+    return result;
+  } finally {
+    echoReader.releaseLock();
+    outputWriter.releaseLock();
+    try {
+      conn.close();
+    } catch {
+      // Closed already when its stream ended.
+    }
+  }
+}
+
+/**
+ * The `"lines"` input filter: `\r\n` to `\n`, a final newline added when
+ * missing, and the stream ended right after the quit line. Constant memory.
+ */
+function normalizeLines(
+  quitWord: string | null,
+  onQuit: () => void,
+): TransformStream<Uint8Array, Uint8Array> {
+  const scanner = quitWord === null ? null : new QuitWordScanner(quitWord);
+  let heldCR = false;
+  let last = LF;
+  return new TransformStream({
+    transform(chunk, controller): void {
+      const cut = scanner?.scan(chunk) ?? -1;
+      const part = cut < 0 ? chunk : chunk.subarray(0, cut);
+      if (part.length === 0) return;
+      const out = stripCRs(part, heldCR);
+      heldCR = part[part.length - 1] === CR;
+      const body = heldCR ? out.subarray(0, out.length - 1) : out;
+      if (body.length > 0) {
+        controller.enqueue(body);
+        last = body[body.length - 1]!;
+      }
+      if (cut >= 0) {
+        onQuit();
+        controller.terminate();
+      }
+    },
+    flush(controller): void {
+      // A lone `\r` at the very end is that line's ending.
+      if (heldCR || last !== LF) controller.enqueue(NEWLINE);
+    },
+  });
+}
+
+/**
+ * Copies a chunk without each `\r` that comes right before a `\n`; a `\r`
+ * held back from the previous chunk is put back unless a `\n` follows.
+ */
+function stripCRs(chunk: Uint8Array, heldCR: boolean): Uint8Array {
+  const restoreCR = heldCR && chunk[0] !== LF;
+  if (!restoreCR && chunk.indexOf(CR) < 0) return chunk;
+  const out = new Uint8Array(chunk.length + 1);
+  let n = 0;
+  if (restoreCR) out[n++] = CR;
+  for (let i = 0; i < chunk.length; i++) {
+    const byte = chunk[i]!;
+    if (byte === CR && chunk[i + 1] === LF) continue;
+    out[n++] = byte;
+  }
+  return out.subarray(0, n);
+}
+
+function countNewlines(chunk: Uint8Array): number {
+  let count = 0;
+  for (let i = chunk.indexOf(LF); i >= 0; i = chunk.indexOf(LF, i + 1)) {
+    count++;
+  }
+  return count;
+}
+
+async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
+  for (let off = 0; off < data.length;) {
+    off += await conn.write(data.subarray(off));
+  }
+}
+
+function isConnectionClosed(error: unknown): boolean {
+  return error instanceof Deno.errors.BrokenPipe ||
+    error instanceof Deno.errors.ConnectionReset ||
+    error instanceof Deno.errors.ConnectionAborted ||
+    error instanceof Deno.errors.NotConnected ||
+    error instanceof Deno.errors.BadResource;
+}
