@@ -139,16 +139,13 @@ export class EchoClient implements AsyncDisposable {
   async readLine(): Promise<string | null> {
     while (true) {
       const at = this.#pending.indexOf(LF);
+      if (at > this.#maxLineLength) this.#tooLong();
       if (at >= 0) {
         const line = this.#pending.subarray(0, at);
         this.#pending = this.#pending.slice(at + 1);
         return decoder.decode(line);
       }
-      if (this.#pending.length > this.#maxLineLength) {
-        throw new RangeError(
-          `Echoed line longer than ${this.#maxLineLength} bytes`,
-        );
-      }
+      if (this.#pending.length > this.#maxLineLength) this.#tooLong();
       const chunk = await this.#read();
       if (chunk === null) {
         if (this.#pending.length === 0) return null;
@@ -225,6 +222,12 @@ export class EchoClient implements AsyncDisposable {
   [Symbol.asyncDispose](): Promise<void> {
     this.close();
     return Promise.resolve();
+  }
+
+  #tooLong(): never {
+    throw new RangeError(
+      `Echoed line longer than ${this.#maxLineLength} bytes`,
+    );
   }
 
   async #read(): Promise<Uint8Array | null> {

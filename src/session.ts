@@ -179,21 +179,38 @@ export async function runSession(
     }
   };
 
+  const transmit = async (data: Uint8Array): Promise<void> => {
+    await writeAll(conn, data);
+    result.sent += data.length;
+    result.linesSent += countNewlines(data);
+  };
+
   const send = async (): Promise<void> => {
     try {
       if (interactive) await outputWriter.write(encoder.encode(prompt));
       while (receiving) {
         const { value, done } = await inputReader.read();
         if (done || !receiving) break;
-        await writeAll(conn, value);
-        result.sent += value.length;
-        result.linesSent += countNewlines(value);
-        if (!interactive) continue;
-        while (receiving && result.echoed < result.sent) {
-          await new Promise<void>((resolve) => caughtUp = resolve);
+        if (!interactive) {
+          await transmit(value);
+          continue;
         }
-        if (receiving && !quitSent) {
-          await outputWriter.write(encoder.encode(prompt));
+        // The conversation: one line at a time, each echoed before the
+        // prompt for the next. Chunks carry any number of lines.
+        for (let start = 0; start < value.length && receiving;) {
+          const newline = value.indexOf(LF, start);
+          const end = newline < 0 ? value.length : newline + 1;
+          await transmit(value.subarray(start, end));
+          start = end;
+          if (newline < 0) break;
+          while (receiving && result.echoed < result.sent) {
+            await new Promise<void>((resolve) => caughtUp = resolve);
+          }
+          // The quit line is the last thing the filter lets through.
+          const quitLine = quitSent && end === value.length;
+          if (receiving && !quitLine) {
+            await outputWriter.write(encoder.encode(prompt));
+          }
         }
       }
     } catch (error) {

@@ -1,0 +1,447 @@
+// Copyright the deno-echo authors. MIT license.
+
+// echo-server as a real process: what it prints, how it echoes, how it stops.
+
+import assert from "node:assert/strict";
+import denoJson from "../deno.json" with { type: "json" };
+import {
+  connectTo,
+  lines,
+  randomBytes,
+  readExactly,
+  readToEnd,
+  roundTrip,
+  runServer,
+  stackFrames,
+  startServer,
+  writeAll,
+} from "./_cli.ts";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Reads until the peer closes; a reset counts as closed too. */
+async function readUntilClosed(conn: Deno.Conn): Promise<Uint8Array> {
+  try {
+    return await readToEnd(conn);
+  } catch (error) {
+    if (error instanceof Deno.errors.ConnectionReset) return new Uint8Array();
+    throw error;
+  }
+}
+
+/**
+ * Asserts that a new connection gets no echo: refused, or (if it reached the
+ * kernel's backlog while the listener was closing) reset or closed unserved.
+ */
+async function assertNotServed(
+  addr: { hostname: string; port: number },
+): Promise<void> {
+  let conn: Deno.TcpConn;
+  try {
+    conn = await connectTo(addr);
+  } catch (error) {
+    if (error instanceof Deno.errors.ConnectionRefused) return;
+    throw error;
+  }
+  using _ = conn;
+  try {
+    await writeAll(conn, "ping\n");
+    assert.equal((await readToEnd(conn)).length, 0, "no echo after shutdown");
+  } catch (error) {
+    if (
+      !(error instanceof Deno.errors.ConnectionReset ||
+        error instanceof Deno.errors.BrokenPipe)
+    ) throw error;
+  }
+}
+
+/** A log line pattern: ISO timestamp, then `rest`. */
+function logLine(rest: string): RegExp {
+  return new RegExp(`^\\d{4}-\\d\\d-\\d\\dT[0-9:.]+Z ${rest}$`, "m");
+}
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+Deno.test("echo-server prints one Listening line per bound address with the real port", async (t) => {
+  await t.step("default hostname localhost: 127.0.0.1 and [::1]", async () => {
+    await using server = await startServer([], { listening: 2 });
+    const [v4, v6] = server.addrs;
+    assert.ok(v4 && v6);
+    assert.notEqual(server.port, 0);
+    assert.equal(v4.text, `127.0.0.1:${server.port}`);
+    assert.equal(v6.text, `[::1]:${server.port}`);
+    for (const addr of server.addrs) {
+      using conn = await connectTo(addr);
+      assert.equal(decoder.decode(await roundTrip(conn, "hi\n")), "hi\n");
+    }
+    const result = await server.stop();
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(lines(result.stdout), [
+      `Listening on 127.0.0.1:${server.port}`,
+      `Listening on [::1]:${server.port}`,
+    ]);
+  });
+
+  for (
+    const [hostname, shown] of [
+      ["127.0.0.1", "127.0.0.1"],
+      ["::1", "[::1]"],
+    ]
+  ) {
+    await t.step(`--hostname ${hostname}`, async () => {
+      await using server = await startServer(["--hostname", hostname!]);
+      assert.notEqual(server.port, 0);
+      using conn = await connectTo({ hostname: hostname!, port: server.port });
+      assert.equal(decoder.decode(await roundTrip(conn, "hi\n")), "hi\n");
+      const result = await server.stop();
+      assert.equal(result.code, 0, result.stderr);
+      assert.deepEqual(lines(result.stdout), [
+        `Listening on ${shown}:${server.port}`,
+      ]);
+    });
+  }
+
+  await t.step(
+    "--hostname :: serves IPv4 peers, logged without ::ffff:",
+    async () => {
+      await using server = await startServer(["--hostname", "::"]);
+      assert.equal(server.addrs[0]!.text, `[::]:${server.port}`);
+      using conn = await connectTo({
+        hostname: "127.0.0.1",
+        port: server.port,
+      });
+      const peer = `127.0.0.1:${conn.localAddr.port}`;
+      assert.equal(decoder.decode(await roundTrip(conn, "v4\n")), "v4\n");
+      await server.waitFor("stderr", `${peer} closed`);
+      const result = await server.stop();
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(
+        result.stderr,
+        logLine(`#1 ${escape(peer)} connected \\(1 open\\)`),
+      );
+      assert.doesNotMatch(result.stderr, /::ffff:/);
+      // Dual-stack `::` may or may not need a second, 0.0.0.0 listener.
+      for (const line of lines(result.stdout)) {
+        assert.match(line, /^Listening on (\[::\]|0\.0\.0\.0):\d+$/);
+      }
+    },
+  );
+});
+
+Deno.test("echo-server echoes and logs each connection's open and close with peer, bytes and reason", async (t) => {
+  await using server = await startServer(["--hostname", "127.0.0.1"]);
+
+  await t.step("client closes: reason 'client closed'", async () => {
+    using conn = await connectTo(server.addrs[0]!);
+    const peer = escape(`127.0.0.1:${conn.localAddr.port}`);
+    assert.equal(decoder.decode(await roundTrip(conn, "hello\n")), "hello\n");
+    const stderr = await server.waitFor(
+      "stderr",
+      `${conn.localAddr.port} closed`,
+    );
+    assert.match(stderr, logLine(`#1 ${peer} connected \\(1 open\\)`));
+    assert.match(
+      stderr,
+      logLine(
+        `#1 ${peer} closed: client closed; 6 bytes echoed in [0-9.]+ m?s \\(0 open\\)`,
+      ),
+    );
+  });
+
+  await t.step(
+    "BYE line: echoed, then the server closes; reason 'quit word'",
+    async () => {
+      using conn = await connectTo(server.addrs[0]!);
+      const peer = escape(`127.0.0.1:${conn.localAddr.port}`);
+      await writeAll(conn, "hi\nBYE\nnot echoed\n");
+      // No half-close from us: the server ends the connection itself.
+      assert.equal(decoder.decode(await readToEnd(conn)), "hi\nBYE\n");
+      const stderr = await server.waitFor(
+        "stderr",
+        `${conn.localAddr.port} closed`,
+      );
+      assert.match(
+        stderr,
+        logLine(
+          `#2 ${peer} closed: quit word; 7 bytes echoed in [0-9.]+ m?s \\(0 open\\)`,
+        ),
+      );
+    },
+  );
+
+  const result = await server.stop();
+  assert.equal(result.code, 0, result.stderr);
+  assert.deepEqual(stackFrames(result.stderr), []);
+});
+
+Deno.test("echo-server echoes 20 concurrent clients byte-exactly", async () => {
+  const clients = 20;
+  await using server = await startServer(["--hostname", "127.0.0.1"]);
+  const echoes = await Promise.all(
+    Array.from({ length: clients }, async (_, i) => {
+      const data = encoder.encode(
+        Array.from({ length: 2000 }, (_, j) => `client ${i} line ${j}\n`).join(
+          "",
+        ),
+      );
+      using conn = await connectTo(server.addrs[0]!);
+      return { data, echoed: await roundTrip(conn, data) };
+    }),
+  );
+  for (const [i, { data, echoed }] of echoes.entries()) {
+    assert.equal(echoed.length, data.length, `client ${i}`);
+    assert.deepEqual(echoed, data, `client ${i}`);
+  }
+  const stderr = await server.waitFor(
+    "stderr",
+    (text) => (text.match(/closed: client closed/g) ?? []).length === clients,
+  );
+  assert.equal((stderr.match(/ connected \(/g) ?? []).length, clients);
+  const result = await server.stop();
+  assert.equal(result.code, 0, result.stderr);
+});
+
+Deno.test("echo-server keeps serving a client mid-transfer when another resets mid-stream", async () => {
+  await using server = await startServer([
+    "--hostname",
+    "127.0.0.1",
+    "--no-quit",
+  ]);
+  const addr = server.addrs[0]!;
+  const first = randomBytes(256 * 1024);
+  const second = randomBytes(256 * 1024);
+
+  // B: half of its data sent and echoed; the connection stays open.
+  using b = await connectTo(addr);
+  const [, firstEcho] = await Promise.all([
+    writeAll(b, first),
+    readExactly(b, first.length),
+  ]);
+  assert.deepEqual(firstEcho, first);
+
+  // A: floods the server without reading, reads a little of the echo (so the
+  // server is mid-stream, writing to it), then closes with unread data: the
+  // kernel answers with a reset.
+  const a = await connectTo(addr);
+  const aPort = a.localAddr.port;
+  const chunk = randomBytes(64 * 1024);
+  const flood = (async () => {
+    try {
+      for (let i = 0; i < 256; i++) await writeAll(a, chunk);
+    } catch {
+      // Interrupted by our close, or reset by the server: expected.
+    }
+  })();
+  await readExactly(a, 64 * 1024);
+  a.close();
+  await flood;
+  const stderr = await server.waitFor("stderr", `127.0.0.1:${aPort} closed`);
+  assert.match(stderr, new RegExp(`127\\.0\\.0\\.1:${aPort} closed: error`));
+
+  // B carries on, byte-exact, and a new client is served too.
+  assert.deepEqual(await roundTrip(b, second), second);
+  using c = await connectTo(addr);
+  assert.equal(
+    decoder.decode(await roundTrip(c, "still serving\n")),
+    "still serving\n",
+  );
+  await server.waitFor("stderr", `127.0.0.1:${c.localAddr.port} closed`);
+
+  const result = await server.stop();
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(
+    result.stderr,
+    new RegExp(
+      `127\\.0\\.0\\.1:${b.localAddr.port} closed: client closed; ${
+        first.length + second.length
+      } bytes`,
+    ),
+  );
+  assert.deepEqual(stackFrames(result.stderr), []);
+});
+
+Deno.test("echo-server exits 0 quickly on SIGTERM when idle", async () => {
+  await using server = await startServer([]);
+  const started = performance.now();
+  const result = await server.stop("SIGTERM");
+  const elapsed = performance.now() - started;
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(result.signal, null);
+  assert.ok(elapsed < 2000, `took ${elapsed} ms`);
+  assert.match(result.stderr, /SIGTERM: stopped accepting/);
+  assert.match(result.stderr, logLine("stopped"));
+});
+
+Deno.test("echo-server on SIGTERM lets a live connection finish, then exits 0", async () => {
+  await using server = await startServer([
+    "--hostname",
+    "127.0.0.1",
+    "--drain-timeout",
+    "30s",
+  ]);
+  using conn = await connectTo(server.addrs[0]!);
+  await writeAll(conn, "before\n");
+  assert.equal(decoder.decode(await readExactly(conn, 7)), "before\n");
+
+  server.kill("SIGTERM");
+  await server.waitFor(
+    "stderr",
+    /SIGTERM: stopped accepting; waiting up to 30\.0 s for 1 open connections/,
+  );
+  await assertNotServed({ hostname: "127.0.0.1", port: server.port });
+
+  // The live connection still echoes during the drain.
+  await writeAll(conn, "during\n");
+  assert.equal(decoder.decode(await readExactly(conn, 7)), "during\n");
+  assert.equal(server.exited, false);
+
+  const closed = performance.now();
+  await conn.closeWrite();
+  assert.equal((await readToEnd(conn)).length, 0);
+  const result = await server.wait();
+  const elapsed = performance.now() - closed;
+  assert.equal(result.code, 0, result.stderr);
+  assert.ok(elapsed < 5000, `exit took ${elapsed} ms after the close`);
+  assert.match(result.stderr, /closed: client closed; 14 bytes/);
+  assert.match(result.stderr, logLine("stopped"));
+});
+
+Deno.test("echo-server closes connections at once and exits 143 on a second SIGTERM during the drain", async () => {
+  await using server = await startServer([
+    "--hostname",
+    "127.0.0.1",
+    "--drain-timeout",
+    "30s",
+  ]);
+  using conn = await connectTo(server.addrs[0]!);
+  await writeAll(conn, "x\n");
+  await readExactly(conn, 2);
+
+  server.kill("SIGTERM");
+  await server.waitFor("stderr", "SIGTERM: stopped accepting");
+  const started = performance.now();
+  const result = await server.stop("SIGTERM");
+  const elapsed = performance.now() - started;
+  assert.equal(result.code, 143, result.stderr);
+  assert.equal(
+    result.signal,
+    null,
+    "exit code set by the server, not death by signal",
+  );
+  assert.ok(elapsed < 5000, `took ${elapsed} ms`);
+  assert.match(result.stderr, /SIGTERM again: closing 1 connections now/);
+  assert.match(result.stderr, /closed: server shutting down; 2 bytes/);
+  assert.equal((await readUntilClosed(conn)).length, 0);
+});
+
+Deno.test("echo-server closes connections when --drain-timeout expires and exits 0", async () => {
+  await using server = await startServer([
+    "--hostname",
+    "127.0.0.1",
+    "--drain-timeout",
+    "300ms",
+  ]);
+  using conn = await connectTo(server.addrs[0]!);
+  await writeAll(conn, "x\n");
+  await readExactly(conn, 2);
+
+  const started = performance.now();
+  server.kill("SIGTERM");
+  assert.equal((await readUntilClosed(conn)).length, 0);
+  const closedAfter = performance.now() - started;
+  const result = await server.wait();
+  assert.equal(result.code, 0, result.stderr);
+  assert.ok(closedAfter >= 250, `closed after ${closedAfter} ms`);
+  assert.ok(closedAfter < 5000, `closed after ${closedAfter} ms`);
+  assert.match(result.stderr, /waiting up to 300 ms for 1 open connections/);
+  assert.match(result.stderr, /closed: server shutting down; 2 bytes/);
+});
+
+Deno.test("echo-server exits 3 with a message naming the port when the port is in use", async () => {
+  using taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = taken.addr.port;
+  const result = await runServer([
+    "--hostname",
+    "127.0.0.1",
+    "--port",
+    String(port),
+  ]);
+  assert.equal(result.code, 3, result.stderr);
+  assert.equal(result.stdout, "");
+  const errorLines = lines(result.stderr);
+  assert.equal(errorLines.length, 1, result.stderr);
+  assert.match(errorLines[0]!, new RegExp(`^echo-server: .*\\b${port}\\b`));
+  assert.match(errorLines[0]!, /in use/);
+});
+
+Deno.test("echo-server rejects bad arguments with exit 2, a one-line message and a --help hint", async (t) => {
+  const cases: [string[], RegExp][] = [
+    [["--port", "-1"], /port/i],
+    [["--port", "65536"], /65536/],
+    [["--port", "abc"], /abc/],
+    [["--port", "1e3"], /1e3/],
+    [["--bogus"], /--bogus/],
+    [["--quit-word", ""], /quit word/i],
+  ];
+  for (const [args, mentions] of cases) {
+    await t.step(args.map((a) => a === "" ? '""' : a).join(" "), async () => {
+      const result = await runServer(args);
+      assert.equal(result.code, 2, result.stderr);
+      assert.equal(result.stdout, "");
+      const [message, hint, ...rest] = lines(result.stderr);
+      assert.deepEqual(rest, [], result.stderr);
+      assert.match(message ?? "", /^echo-server: \S/);
+      assert.match(message ?? "", mentions);
+      assert.match(hint ?? "", /^Try 'echo-server --help'/);
+    });
+  }
+});
+
+Deno.test("echo-server --help and --version print to stdout and exit 0", async (t) => {
+  await t.step("--help prints usage, options and exit codes", async () => {
+    const result = await runServer(["--help"]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stderr, "");
+    assert.match(result.stdout, /^Usage: echo-server/);
+    for (
+      const flag of [
+        "--hostname",
+        "--port",
+        "--quit-word",
+        "--no-quit",
+        "--drain-timeout",
+      ]
+    ) {
+      assert.ok(result.stdout.includes(flag), `mentions ${flag}`);
+    }
+    assert.match(result.stdout, /Exit codes/);
+  });
+
+  await t.step("--version prints the version from deno.json", async () => {
+    const result = await runServer(["--version"]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, `echo-server ${denoJson.version}\n`);
+  });
+});
+
+Deno.test("echo-server --no-quit keeps the connection open after BYE", async () => {
+  await using server = await startServer([
+    "--hostname",
+    "127.0.0.1",
+    "--no-quit",
+  ]);
+  using conn = await connectTo(server.addrs[0]!);
+  await writeAll(conn, "BYE\n");
+  assert.equal(decoder.decode(await readExactly(conn, 4)), "BYE\n");
+  await writeAll(conn, "still here\n");
+  assert.equal(decoder.decode(await readExactly(conn, 11)), "still here\n");
+  await conn.closeWrite();
+  assert.equal((await readToEnd(conn)).length, 0);
+  const stderr = await server.waitFor("stderr", /closed: /);
+  assert.match(stderr, /closed: client closed; 15 bytes/);
+  const result = await server.stop();
+  assert.equal(result.code, 0, result.stderr);
+});

@@ -1,0 +1,429 @@
+// Copyright the deno-echo authors. MIT license.
+
+import { deepEqual, equal, fail, ok, rejects } from "node:assert/strict";
+import { type EchoServer, serve } from "../mod.ts";
+import {
+  IncompleteEchoError,
+  runSession,
+  type SessionOptions,
+  type SessionResult,
+} from "../src/session.ts";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const bytes = (text: string): Uint8Array => encoder.encode(text);
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+/** A small seeded PRNG (mulberry32): failures reproduce from the seed. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return (): number => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** An integer from `min` to `max`, both included. */
+function randInt(rand: () => number, min: number, max: number): number {
+  return min + Math.floor(rand() * (max - min + 1));
+}
+
+function concat(chunks: readonly Uint8Array[]): Uint8Array {
+  let size = 0;
+  for (const chunk of chunks) size += chunk.length;
+  const out = new Uint8Array(size);
+  let off = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, off);
+    off += chunk.length;
+  }
+  return out;
+}
+
+/** Byte-exact comparison that reports the first difference, fast on MiBs. */
+function assertBytesEqual(
+  actual: Uint8Array,
+  expected: Uint8Array,
+  message = "",
+): void {
+  const n = Math.min(actual.length, expected.length);
+  for (let i = 0; i < n; i++) {
+    if (actual[i] !== expected[i]) {
+      fail(
+        `${message} first difference at byte ${i} of ${expected.length}: ` +
+          `got ${actual[i]}, expected ${expected[i]}`,
+      );
+    }
+  }
+  equal(actual.length, expected.length, `${message} length`);
+}
+
+function countNewlines(data: Uint8Array): number {
+  let count = 0;
+  for (let i = data.indexOf(0x0a); i >= 0; i = data.indexOf(0x0a, i + 1)) {
+    count++;
+  }
+  return count;
+}
+
+/** Where a session's output goes: every write, copied, in order. */
+interface Output {
+  writable: WritableStream<Uint8Array>;
+  writes: Uint8Array[];
+  text(): string;
+}
+
+function output(): Output {
+  const writes: Uint8Array[] = [];
+  return {
+    writes,
+    text: () => decoder.decode(concat(writes)),
+    writable: new WritableStream<Uint8Array>({
+      write(chunk): void {
+        writes.push(chunk.slice());
+      },
+    }),
+  };
+}
+
+/** Input that hands out one chunk per read. */
+function input(chunks: readonly (string | Uint8Array)[]): ReadableStream<
+  Uint8Array
+> {
+  return ReadableStream.from(
+    chunks.map((c) => typeof c === "string" ? bytes(c) : c),
+  );
+}
+
+/** Runs one session against `server` and returns its output and result. */
+async function session(
+  server: EchoServer,
+  chunks: readonly (string | Uint8Array)[],
+  options?: SessionOptions,
+): Promise<{ out: Output; result: SessionResult }> {
+  using conn = await Deno.connect({
+    hostname: "127.0.0.1",
+    port: server.addrs[0]!.port,
+  });
+  const out = output();
+  const result = await runSession(conn, input(chunks), out.writable, options);
+  return { out, result };
+}
+
+Deno.test("runSession() in lines mode normalizes line endings and counts", async (t) => {
+  await using server = await serve({ hostname: "127.0.0.1", port: 0 });
+
+  await t.step("\\r\\n becomes \\n, also split across chunks", async () => {
+    const { out, result } = await session(server, [
+      "a\r",
+      "\nb\r\n",
+      "c\r\nd\n",
+    ]);
+    equal(out.text(), "a\nb\nc\nd\n");
+    deepEqual(result, {
+      sent: 8,
+      echoed: 8,
+      linesSent: 4,
+      linesEchoed: 4,
+      outputClosed: false,
+    });
+  });
+
+  await t.step("a last line without a newline gets one", async () => {
+    const { out, result } = await session(server, ["a\nlast"]);
+    equal(out.text(), "a\nlast\n");
+    deepEqual(result, {
+      sent: 7,
+      echoed: 7,
+      linesSent: 2,
+      linesEchoed: 2,
+      outputClosed: false,
+    });
+  });
+
+  await t.step(
+    "a last line ending in a lone \\r gets a \\n instead",
+    async () => {
+      const { out } = await session(server, ["a\n", "z\r"]);
+      equal(out.text(), "a\nz\n");
+    },
+  );
+
+  await t.step(
+    "a \\r not before a \\n is kept, also split across chunks",
+    async () => {
+      const { out } = await session(server, [
+        "x\ry\n",
+        "p\r",
+        "q\n",
+        "r\r",
+        "\r",
+        "\n",
+      ]);
+      equal(out.text(), "x\ry\np\rq\nr\r\n");
+    },
+  );
+
+  await t.step("empty input sends nothing", async () => {
+    const { out, result } = await session(server, []);
+    equal(out.text(), "");
+    deepEqual(result, {
+      sent: 0,
+      echoed: 0,
+      linesSent: 0,
+      linesEchoed: 0,
+      outputClosed: false,
+    });
+  });
+});
+
+Deno.test("runSession() in lines mode stops after the quit line", async (t) => {
+  await using server = await serve({ hostname: "127.0.0.1", port: 0 });
+
+  const cases: [string, string[]][] = [
+    ["in one chunk", ["one\nBYE\ntwo\nthree\n"]],
+    ["with \\r\\n", ["one\r\n", "BYE\r\n", "two\n"]],
+    ["split across chunks", ["one\nB", "YE\r", "\ntwo\n"]],
+    ["with whitespace around it", ["one\n  BYE\t\n", "two\n"]],
+  ];
+  for (const [name, chunks] of cases) {
+    await t.step(name, async () => {
+      const { out, result } = await session(server, chunks);
+      const echoed = out.text();
+      ok(echoed.startsWith("one\n"), echoed);
+      equal(echoed.trimEnd().endsWith("BYE"), true, echoed);
+      ok(!echoed.includes("two"), "input after the quit line was sent");
+      equal(result.sent, echoed.length);
+      equal(result.echoed, echoed.length);
+      equal(result.linesSent, 2);
+      equal(result.linesEchoed, 2);
+    });
+  }
+
+  await t.step("the echo is exactly the normalized quit line", async () => {
+    const { out } = await session(server, ["one\r\n", "BYE\r\n", "two\n"]);
+    equal(out.text(), "one\nBYE\n");
+  });
+
+  await t.step("a custom quit word", async () => {
+    const { out, result } = await session(server, ["a\n", "quit\n", "b\n"], {
+      quitWord: "quit",
+    });
+    equal(out.text(), "a\nquit\n");
+    equal(result.linesSent, 2);
+  });
+
+  await t.step("quitWord null sends everything", async () => {
+    await using plain = await serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      quitWord: null,
+    });
+    const { out, result } = await session(plain, ["a\nBYE\nb\n"], {
+      quitWord: null,
+    });
+    equal(out.text(), "a\nBYE\nb\n");
+    equal(result.linesEchoed, 3);
+  });
+});
+
+Deno.test("runSession() in raw mode round-trips bytes exactly", async (t) => {
+  await using server = await serve({ hostname: "127.0.0.1", port: 0 });
+
+  await t.step("all 256 byte values", async () => {
+    const data = new Uint8Array(4 * 256);
+    for (let i = 0; i < data.length; i++) data[i] = i & 0xff;
+    const { out, result } = await session(server, [data], { mode: "raw" });
+    assertBytesEqual(concat(out.writes), data);
+    deepEqual(result, {
+      sent: data.length,
+      echoed: data.length,
+      linesSent: 4,
+      linesEchoed: 4,
+      outputClosed: false,
+    });
+  });
+
+  await t.step("line endings are left alone", async () => {
+    const { out } = await session(server, ["a\r\nb\r", "\nno newline"], {
+      mode: "raw",
+    });
+    equal(out.text(), "a\r\nb\r\nno newline");
+  });
+
+  await t.step("3 MiB of random binary in random chunks", async () => {
+    const seed = 0x5e55_0001;
+    const rand = mulberry32(seed);
+    const data = new Uint8Array(3 * MiB + randInt(rand, 0, 1000));
+    for (let i = 0; i < data.length; i++) {
+      const byte = Math.floor(rand() * 256);
+      // No "B", so no line can say the server's quit word.
+      data[i] = byte === 0x42 ? 0x62 : byte;
+    }
+    const chunks: Uint8Array[] = [];
+    for (let off = 0; off < data.length;) {
+      const size = Math.min(randInt(rand, 1, 128 * KiB), data.length - off);
+      chunks.push(data.subarray(off, off + size));
+      off += size;
+    }
+    const { out, result } = await session(server, chunks, { mode: "raw" });
+    assertBytesEqual(concat(out.writes), data, `seed ${seed}`);
+    const lines = countNewlines(data);
+    deepEqual(result, {
+      sent: data.length,
+      echoed: data.length,
+      linesSent: lines,
+      linesEchoed: lines,
+      outputClosed: false,
+    });
+  });
+});
+
+Deno.test("runSession() in interactive mode prompts before each line and waits for its echo", async (t) => {
+  await using server = await serve({ hostname: "127.0.0.1", port: 0 });
+
+  await t.step("stops at the quit line, with no prompt after it", async () => {
+    const { out, result } = await session(
+      server,
+      ["a\n", "bb\n", "BYE\n", "c\n"],
+      { interactive: true },
+    );
+    deepEqual(out.writes.map((w) => decoder.decode(w)), [
+      "> ",
+      "a\n",
+      "> ",
+      "bb\n",
+      "> ",
+      "BYE\n",
+    ]);
+    equal(result.linesSent, 3);
+    equal(result.linesEchoed, 3);
+  });
+
+  await t.step(
+    "a custom prompt, and one more prompt when input ends",
+    async () => {
+      const { out } = await session(server, ["one\n", "two\n"], {
+        interactive: true,
+        prompt: "echo$ ",
+      });
+      deepEqual(out.writes.map((w) => decoder.decode(w)), [
+        "echo$ ",
+        "one\n",
+        "echo$ ",
+        "two\n",
+        "echo$ ",
+      ]);
+    },
+  );
+});
+
+Deno.test("runSession() in interactive mode prompts once per line, whatever the input chunks", async (t) => {
+  await using server = await serve({ hostname: "127.0.0.1", port: 0 });
+
+  // Bug: runSession() prompts per chunk of normalized input, not per line:
+  // the newline added to a last line is sent on its own, after a prompt.
+  await t.step(
+    "a last line without a newline gets no prompt inside it",
+    async () => {
+      const { out } = await session(server, ["a\n", "b"], {
+        interactive: true,
+      });
+      equal(out.text(), "> a\n> b\n> ");
+    },
+  );
+
+  // Bug, same cause: with piped input (`--interactive` when stdin is not a
+  // terminal) a read can hold several lines, which get a single prompt.
+  await t.step("several lines in one read each get a prompt", async () => {
+    const { out } = await session(server, ["a\nb\n", "c\n"], {
+      interactive: true,
+    });
+    equal(out.text(), "> a\n> b\n> c\n> ");
+  });
+});
+
+Deno.test("runSession() raises IncompleteEchoError when the server closes early", async (t) => {
+  // The server quits on BYE; the session, told there is no quit word, sends
+  // on: the line after BYE is never echoed.
+  await using server = await serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    quitWord: "BYE",
+  });
+
+  await t.step("in one write", async () => {
+    using conn = await Deno.connect({
+      hostname: "127.0.0.1",
+      port: server.addrs[0]!.port,
+    });
+    const out = output();
+    await rejects(
+      runSession(conn, input(["a\nBYE\nmore\n"]), out.writable, {
+        quitWord: null,
+      }),
+      (error: unknown) => {
+        ok(error instanceof IncompleteEchoError, String(error));
+        deepEqual(error.result, {
+          sent: 11,
+          echoed: 6,
+          linesSent: 3,
+          linesEchoed: 2,
+          outputClosed: false,
+        });
+        ok(error.message.includes("5 bytes"), error.message);
+        ok(error.message.includes("1 of 3 lines"), error.message);
+        return true;
+      },
+    );
+    equal(out.text(), "a\nBYE\n");
+  });
+
+  await t.step("in several writes", async () => {
+    using conn = await Deno.connect({
+      hostname: "127.0.0.1",
+      port: server.addrs[0]!.port,
+    });
+    const out = output();
+    await rejects(
+      runSession(
+        conn,
+        input(["a\n", "BYE\n", "more\n", "and more\n"]),
+        out.writable,
+        { quitWord: null },
+      ),
+      (error: unknown) => {
+        ok(error instanceof IncompleteEchoError, String(error));
+        equal(error.result.echoed, 6);
+        equal(error.result.linesEchoed, 2);
+        ok(error.result.sent > 6, `sent ${error.result.sent}`);
+        return true;
+      },
+    );
+    equal(out.text(), "a\nBYE\n");
+  });
+});
+
+Deno.test("runSession() stops quietly when the output closes", async () => {
+  await using server = await serve({ hostname: "127.0.0.1", port: 0 });
+  using conn = await Deno.connect({
+    hostname: "127.0.0.1",
+    port: server.addrs[0]!.port,
+  });
+  const lines = Array.from({ length: 1000 }, (_, i) => `line ${i}\n`);
+  let writes = 0;
+  const writable = new WritableStream<Uint8Array>({
+    write(): void {
+      if (++writes === 1) throw new Error("output closed");
+    },
+  });
+  const result = await runSession(conn, input(lines), writable);
+  ok(result.outputClosed);
+  equal(writes, 1);
+  ok(result.echoed > 0);
+});
