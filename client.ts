@@ -16,11 +16,11 @@
  * ```ts
  * import { connect } from "@deno-echo/echo/client";
  * import { serve } from "@deno-echo/echo/server";
- * import { assertEquals } from "node:assert/strict";
+ * import { deepEqual } from "node:assert/strict";
  *
  * await using server = await serve({ hostname: "127.0.0.1", port: 0 });
  * await using client = await connect(server.addrs[0]!);
- * assertEquals(await client.send("hi"), "hi");
+ * deepEqual(await client.send("hi"), "hi");
  * ```
  *
  * @module

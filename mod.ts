@@ -11,11 +11,14 @@
  * @example Start a server in a test and dial it
  * ```ts
  * import { connect, serve } from "@deno-echo/echo";
- * import { assertEquals } from "node:assert/strict";
+ * import { deepEqual } from "node:assert/strict";
  *
  * await using server = await serve({ hostname: "127.0.0.1", port: 0 });
- * await using client = await connect(server.addrs[0]!);
- * assertEquals(await client.send("hello"), "hello");
+ * {
+ *   await using client = await connect(server.addrs[0]!);
+ *   deepEqual(await client.send("hello"), "hello");
+ * }
+ * // Graceful: stop accepting, wait for live connections (none left here).
  * await server.shutdown();
  * ```
  *

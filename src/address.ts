@@ -19,10 +19,10 @@ const MAPPED_PREFIX = "::ffff:";
  * @example Unmap an IPv4 peer
  * ```ts
  * import { unmapIPv4 } from "@deno-echo/echo";
- * import { assertEquals } from "node:assert/strict";
+ * import { deepEqual } from "node:assert/strict";
  *
- * assertEquals(unmapIPv4("::ffff:127.0.0.1"), "127.0.0.1");
- * assertEquals(unmapIPv4("::1"), "::1");
+ * deepEqual(unmapIPv4("::ffff:127.0.0.1"), "127.0.0.1");
+ * deepEqual(unmapIPv4("::1"), "::1");
  * ```
  *
  * @param hostname An IP address.
@@ -43,10 +43,10 @@ export function unmapIPv4(hostname: string): string {
  * @example Format addresses
  * ```ts
  * import { formatAddress } from "@deno-echo/echo";
- * import { assertEquals } from "node:assert/strict";
+ * import { deepEqual } from "node:assert/strict";
  *
- * assertEquals(formatAddress({ hostname: "::1", port: 2000 }), "[::1]:2000");
- * assertEquals(formatAddress({ hostname: "::ffff:10.0.0.1", port: 80 }), "10.0.0.1:80");
+ * deepEqual(formatAddress({ hostname: "::1", port: 2000 }), "[::1]:2000");
+ * deepEqual(formatAddress({ hostname: "::ffff:10.0.0.1", port: 80 }), "10.0.0.1:80");
  * ```
  *
  * @param addr A hostname (name or literal) and port, such as a `Deno.NetAddr`.
@@ -65,9 +65,9 @@ export function formatAddress(
  * @example Parse ports
  * ```ts
  * import { parsePort } from "@deno-echo/echo";
- * import { assertEquals, throws } from "node:assert/strict";
+ * import { deepEqual, throws } from "node:assert/strict";
  *
- * assertEquals(parsePort("2000"), 2000);
+ * deepEqual(parsePort("2000"), 2000);
  * throws(() => parsePort("1e3"), RangeError);
  * ```
  *
@@ -91,11 +91,11 @@ export function parsePort(text: string): number {
  * @example Parse host and port
  * ```ts
  * import { parseHostPort } from "@deno-echo/echo";
- * import { assertEquals } from "node:assert/strict";
+ * import { deepEqual } from "node:assert/strict";
  *
- * assertEquals(parseHostPort("[::1]:2000"), { hostname: "::1", port: 2000 });
- * assertEquals(parseHostPort("::1"), { hostname: "::1", port: undefined });
- * assertEquals(parseHostPort("example.com:7"), { hostname: "example.com", port: 7 });
+ * deepEqual(parseHostPort("[::1]:2000"), { hostname: "::1", port: 2000 });
+ * deepEqual(parseHostPort("::1"), { hostname: "::1", port: undefined });
+ * deepEqual(parseHostPort("example.com:7"), { hostname: "example.com", port: 7 });
  * ```
  *
  * @param text The address as written.

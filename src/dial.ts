@@ -45,6 +45,8 @@ export interface DialOptions {
  */
 export class ConnectTimeoutError extends Error {
   /**
+   * Makes the error for one attempt.
+   *
    * @param hostname What was dialed.
    * @param port The port dialed.
    * @param timeout The limit, in milliseconds.
@@ -60,6 +62,18 @@ export class ConnectTimeoutError extends Error {
 /**
  * Opens a TCP connection to an echo server, trying every address the
  * hostname names (Happy Eyeballs for names with several addresses).
+ *
+ * @example Dial a server and use the raw connection
+ * ```ts
+ * import { dial, serve } from "@deno-echo/echo";
+ * import { deepEqual } from "node:assert/strict";
+ *
+ * await using server = await serve({ hostname: "127.0.0.1", port: 0 });
+ * using conn = await dial({ hostname: "localhost", port: server.addrs[0]!.port, family: 4, timeout: 1000 });
+ * await conn.write(new TextEncoder().encode("hi\n"));
+ * const buffer = new Uint8Array(3);
+ * deepEqual(await conn.read(buffer), 3);
+ * ```
  *
  * @param options Where to connect, family, timeout and cancellation.
  * @returns The connection, with Nagle's algorithm off.

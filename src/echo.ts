@@ -91,15 +91,15 @@ const SHRINK_AFTER = 8;
  * @example Echo over an in-memory pair of streams
  * ```ts
  * import { echo } from "@deno-echo/echo";
- * import { assertEquals } from "node:assert/strict";
+ * import { deepEqual } from "node:assert/strict";
  *
  * const received: Uint8Array[] = [];
  * const result = await echo({
  *   readable: ReadableStream.from([new TextEncoder().encode("hi\nBYE\nlost\n")]),
  *   writable: new WritableStream({ write: (chunk) => void received.push(chunk.slice()) }),
  * });
- * assertEquals(result.reason, "quit");
- * assertEquals(new TextDecoder().decode(received[0]), "hi\nBYE\n");
+ * deepEqual(result.reason, "quit");
+ * deepEqual(new TextDecoder().decode(received[0]), "hi\nBYE\n");
  * ```
  *
  * @param stream The connection to echo on; `echo` takes its reader and

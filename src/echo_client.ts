@@ -24,13 +24,13 @@ const decoder = new TextDecoder();
  * @example Send lines and read their echoes
  * ```ts
  * import { connect, serve } from "@deno-echo/echo";
- * import { assertEquals } from "node:assert/strict";
+ * import { deepEqual } from "node:assert/strict";
  *
  * await using server = await serve({ hostname: "::1", port: 0 });
  * await using client = await connect({ hostname: "::1", port: server.addrs[0]!.port });
- * assertEquals(await client.send("ping"), "ping");
- * assertEquals(await client.send("BYE"), "BYE");
- * assertEquals(await client.readLine(), null); // The server closed after BYE.
+ * deepEqual(await client.send("ping"), "ping");
+ * deepEqual(await client.send("BYE"), "BYE");
+ * deepEqual(await client.readLine(), null); // The server closed after BYE.
  * ```
  *
  * @param options Where to connect (default `localhost:2000`), family,

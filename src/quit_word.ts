@@ -23,12 +23,12 @@ function isSpace(byte: number): boolean {
  * @example Find the quit line across chunks
  * ```ts
  * import { QuitWordScanner } from "@deno-echo/echo";
- * import { assertEquals } from "node:assert/strict";
+ * import { deepEqual } from "node:assert/strict";
  *
  * const scanner = new QuitWordScanner("BYE");
  * const bytes = (s: string) => new TextEncoder().encode(s);
- * assertEquals(scanner.scan(bytes("hello\nB")), -1);
- * assertEquals(scanner.scan(bytes("YE\r\nmore")), 4);
+ * deepEqual(scanner.scan(bytes("hello\nB")), -1);
+ * deepEqual(scanner.scan(bytes("YE\r\nmore")), 4);
  * ```
  */
 export class QuitWordScanner {

@@ -37,6 +37,8 @@ export class UnknownHostError extends Error {
   readonly hostname: string;
 
   /**
+   * Makes the error for one name.
+   *
    * @param hostname The name that was looked up.
    * @param detail Why, in a few words.
    * @param options The underlying error as `cause`.

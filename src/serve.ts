@@ -109,11 +109,11 @@ export interface EchoServer extends AsyncDisposable {
  * @example Serve on a free port and echo one line
  * ```ts
  * import { connect, serve } from "@deno-echo/echo";
- * import { assertEquals } from "node:assert/strict";
+ * import { deepEqual } from "node:assert/strict";
  *
  * await using server = await serve({ hostname: "127.0.0.1", port: 0 });
  * await using client = await connect(server.addrs[0]!);
- * assertEquals(await client.send("hello"), "hello");
+ * deepEqual(await client.send("hello"), "hello");
  * ```
  *
  * @param options Where to listen, the quit word, hooks and cancellation.

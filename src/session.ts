@@ -72,6 +72,8 @@ export class IncompleteEchoError extends Error {
   readonly result: SessionResult;
 
   /**
+   * Makes the error from the counts.
+   *
    * @param result What was sent and echoed.
    * @param options The underlying error, if the connection failed.
    */
@@ -100,7 +102,7 @@ export class IncompleteEchoError extends Error {
  * ```ts
  * import { runSession } from "@deno-echo/echo/client";
  * import { dial, serve } from "@deno-echo/echo";
- * import { assertEquals } from "node:assert/strict";
+ * import { deepEqual } from "node:assert/strict";
  *
  * await using server = await serve({ hostname: "127.0.0.1", port: 0 });
  * using conn = await dial(server.addrs[0]!);
@@ -110,8 +112,8 @@ export class IncompleteEchoError extends Error {
  *   ReadableStream.from([new TextEncoder().encode("a\r\nb\nBYE\nnot sent\n")]),
  *   new WritableStream({ write: (c) => void (text += new TextDecoder().decode(c)) }),
  * );
- * assertEquals(text, "a\nb\nBYE\n");
- * assertEquals(result.linesEchoed, 3);
+ * deepEqual(text, "a\nb\nBYE\n");
+ * deepEqual(result.linesEchoed, 3);
  * ```
  *
  * @param conn An open connection; it is closed when the session ends.
