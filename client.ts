@@ -40,10 +40,17 @@ import { ConnectTimeoutError, dial } from "./src/dial.ts";
 import { DEFAULT_QUIT_WORD, validateQuitWord } from "./src/quit_word.ts";
 import { type IPFamily, UnknownHostError } from "./src/resolve.ts";
 import { DEFAULT_PORT } from "./src/serve.ts";
-import { IncompleteEchoError, runSession } from "./src/session.ts";
+import {
+  EchoMismatchError,
+  EchoTimeoutError,
+  IncompleteEchoError,
+  runSession,
+} from "./src/session.ts";
 
 export { connect, type ConnectOptions, EchoClient } from "./src/echo_client.ts";
 export {
+  EchoMismatchError,
+  EchoTimeoutError,
   IncompleteEchoError,
   runSession,
   type SessionOptions,
@@ -66,9 +73,16 @@ export const ClientExitCode = {
   Unreachable: 5,
   /** The connection attempt timed out. */
   Timeout: 6,
-  /** The server reset or closed the connection before echoing everything. */
-  ConnectionLost: 7,
+  /** The server reset the connection. */
+  ConnectionReset: 7,
+  /** The server closed the connection before echoing everything. */
+  ClosedEarly: 8,
+  /** `--verify`: an echoed byte differs from the byte sent. */
+  Mismatch: 9,
 } as const;
+
+/** Read timeout unless `--read-timeout` says otherwise, in ms. */
+const DEFAULT_READ_TIMEOUT = 30_000;
 
 /** Connect timeout unless `--timeout` says otherwise, in ms. */
 const DEFAULT_CONNECT_TIMEOUT = 10_000;
@@ -88,6 +102,12 @@ Options:
   -6                    Use IPv6 addresses only
   -t, --timeout TIME    Give up connecting after TIME (500ms, 5s, 2m; 0 = no
                         limit; default: ${DEFAULT_CONNECT_TIMEOUT / 1000}s)
+      --read-timeout TIME
+                        Give up when echoes are due and nothing has arrived
+                        for TIME (0 = wait forever; default: ${
+  DEFAULT_READ_TIMEOUT / 1000
+}s)
+      --verify          Check every echoed byte against what was sent
       --raw             Send stdin's bytes untouched and write the echo as it
                         comes (binary-safe, like nc); no quit word
   -i, --interactive     Prompt and wait for each echo even when stdin is not
@@ -99,8 +119,9 @@ Options:
   -V, --version         Show the version and exit
 
 Exit codes: 0 everything echoed, 1 unexpected failure, 2 bad command line,
-3 connection refused, 4 unknown host, 5 network unreachable, 6 timed out,
-7 connection reset or closed before everything was echoed.
+3 connection refused, 4 unknown host, 5 network unreachable, 6 timed out
+(connecting, or waiting for echoes), 7 connection reset, 8 closed before
+everything was echoed, 9 echo differs from what was sent (--verify).
 `;
 
 interface ClientArgs {
@@ -108,6 +129,8 @@ interface ClientArgs {
   port: number;
   family: IPFamily | undefined;
   timeout: number;
+  readTimeout: number;
+  verify: boolean;
   raw: boolean;
   interactive: boolean;
   quitWord: string | null;
@@ -128,6 +151,8 @@ function parseClientArgs(
         "4": { type: "boolean" },
         "6": { type: "boolean" },
         timeout: { type: "string", short: "t" },
+        "read-timeout": { type: "string" },
+        verify: { type: "boolean" },
         raw: { type: "boolean" },
         interactive: { type: "boolean", short: "i" },
         "quit-word": { type: "string" },
@@ -179,6 +204,10 @@ function parseClientArgs(
       timeout: values.timeout === undefined
         ? DEFAULT_CONNECT_TIMEOUT
         : parseDuration(values.timeout, "--timeout"),
+      readTimeout: values["read-timeout"] === undefined
+        ? DEFAULT_READ_TIMEOUT
+        : parseDuration(values["read-timeout"], "--read-timeout"),
+      verify: values.verify ?? false,
       raw: values.raw ?? false,
       interactive: values.interactive ?? (!values.raw && stdinIsTerminal),
       quitWord: values["no-quit"]
@@ -211,9 +240,11 @@ function failure(
       message: `${error.message}. Check the spelling, or use an IP address`,
     };
   }
+  const code = (error as { code?: unknown } | null)?.code;
   if (
     error instanceof Deno.errors.NetworkUnreachable ||
-    /unreachable/i.test(errorText(error))
+    code === "EHOSTUNREACH" || code === "ENETUNREACH" ||
+    /unreachable|no route to host/i.test(errorText(error))
   ) {
     return {
       code: ClientExitCode.Unreachable,
@@ -221,6 +252,15 @@ function failure(
         errorText(error)
       }. Check the address and your network`,
     };
+  }
+  if (error instanceof EchoTimeoutError) {
+    return {
+      code: ClientExitCode.Timeout,
+      message: `${error.message}. Raise --read-timeout to wait longer`,
+    };
+  }
+  if (error instanceof EchoMismatchError) {
+    return { code: ClientExitCode.Mismatch, message: error.message };
   }
   if (
     error instanceof ConnectTimeoutError ||
@@ -236,7 +276,7 @@ function failure(
     };
   }
   if (error instanceof IncompleteEchoError) {
-    return { code: ClientExitCode.ConnectionLost, message: error.message };
+    return { code: ClientExitCode.ClosedEarly, message: error.message };
   }
   if (
     error instanceof Deno.errors.ConnectionReset ||
@@ -244,7 +284,7 @@ function failure(
     error instanceof Deno.errors.BrokenPipe
   ) {
     return {
-      code: ClientExitCode.ConnectionLost,
+      code: ClientExitCode.ConnectionReset,
       message: `Connection to ${where} lost: ${errorText(error)}`,
     };
   }
@@ -299,6 +339,8 @@ async function main(args: string[]): Promise<number> {
       mode: options.raw ? "raw" : "lines",
       interactive: options.interactive,
       quitWord: options.quitWord,
+      verify: options.verify,
+      readTimeout: options.readTimeout,
     });
     return ClientExitCode.Ok;
   } catch (error) {

@@ -44,8 +44,11 @@ export {
   type ConnectionInfo,
   DEFAULT_DRAIN_TIMEOUT,
   DEFAULT_HOSTNAME,
+  DEFAULT_IDLE_TIMEOUT,
+  DEFAULT_MAX_CONNECTIONS,
   DEFAULT_PORT,
   type EchoServer,
+  type RejectReason,
   serve,
   type ServeOptions,
 } from "./src/serve.ts";

@@ -24,17 +24,21 @@ import { formatAddress, parsePort } from "./src/address.ts";
 import {
   errorText,
   formatDuration,
+  parseCount,
   parseDuration,
   UsageError,
   usageErrorFrom,
   VERSION,
   writeText,
 } from "./src/cli.ts";
+import { LogLimiter } from "./src/log_limiter.ts";
 import { UnknownHostError } from "./src/resolve.ts";
 import {
   type ConnectionCloseInfo,
   DEFAULT_DRAIN_TIMEOUT,
   DEFAULT_HOSTNAME,
+  DEFAULT_IDLE_TIMEOUT,
+  DEFAULT_MAX_CONNECTIONS,
   DEFAULT_PORT,
   type EchoServer,
   serve,
@@ -88,6 +92,16 @@ Options:
                            to TIME (500ms, 5s, 2m; default: ${
   DEFAULT_DRAIN_TIMEOUT / 1000
 }s)
+      --idle-timeout TIME  Close a connection after TIME without traffic
+                           (0 = never; default: ${
+  DEFAULT_IDLE_TIMEOUT / 60_000
+}m)
+      --max-connections N  Connections open at once; more are closed at once
+                           (0 = no limit; default: ${DEFAULT_MAX_CONNECTIONS})
+      --max-per-ip N       Connections open at once from one address
+                           (0 = no limit; default: 0)
+      --max-bytes SIZE     Close a connection after echoing SIZE bytes
+                           (64K, 10M, 1G; 0 = no limit; default: 0)
   -q, --quiet              Do not log each connection
   -h, --help               Show this help and exit
   -V, --version            Show the version and exit
@@ -105,6 +119,10 @@ interface ServerArgs {
   port: number;
   quitWord: string | null;
   drainTimeout: number;
+  idleTimeout: number;
+  maxConnections: number;
+  maxPerIp: number;
+  maxBytes: number;
   quiet: boolean;
 }
 
@@ -119,6 +137,10 @@ function parseServerArgs(args: string[]): ServerArgs | "help" | "version" {
         "quit-word": { type: "string" },
         "no-quit": { type: "boolean" },
         "drain-timeout": { type: "string" },
+        "idle-timeout": { type: "string" },
+        "max-connections": { type: "string" },
+        "max-per-ip": { type: "string" },
+        "max-bytes": { type: "string" },
         quiet: { type: "boolean", short: "q" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "V" },
@@ -149,14 +171,23 @@ function parseServerArgs(args: string[]): ServerArgs | "help" | "version" {
     }
     quitWord = null;
   }
-  const drainTimeout = values["drain-timeout"] === undefined
-    ? DEFAULT_DRAIN_TIMEOUT
-    : parseDuration(values["drain-timeout"], "--drain-timeout");
+  const duration = (name: string, fallback: number): number => {
+    const text = values[name as keyof typeof values] as string | undefined;
+    return text === undefined ? fallback : parseDuration(text, `--${name}`);
+  };
+  const count = (name: string, fallback: number, sizes = false): number => {
+    const text = values[name as keyof typeof values] as string | undefined;
+    return text === undefined ? fallback : parseCount(text, `--${name}`, sizes);
+  };
   return {
     hostname: stripBrackets(hostname),
     port,
     quitWord,
-    drainTimeout,
+    drainTimeout: duration("drain-timeout", DEFAULT_DRAIN_TIMEOUT),
+    idleTimeout: duration("idle-timeout", DEFAULT_IDLE_TIMEOUT),
+    maxConnections: count("max-connections", DEFAULT_MAX_CONNECTIONS),
+    maxPerIp: count("max-per-ip", 0),
+    maxBytes: count("max-bytes", 0, true),
     quiet: values.quiet ?? false,
   };
 }
@@ -175,6 +206,10 @@ function describeClose(info: ConnectionCloseInfo): string {
     ? "client closed"
     : info.reason === "quit"
     ? "quit word"
+    : info.reason === "idle"
+    ? "idle timeout"
+    : info.reason === "limit"
+    ? "byte limit reached"
     : info.reason === "aborted"
     ? "server shutting down"
     : `error: ${errorText(info.error)}`;
@@ -255,15 +290,26 @@ async function main(args: string[]): Promise<number> {
   }
 
   let server: EchoServer;
+  // A flood of connections or failing accepts must not flood the log.
+  using connectionLog = new LogLimiter(log, {
+    burst: 200,
+    perSecond: 50,
+    what: "connection log lines",
+  });
+  using acceptLog = new LogLimiter(log, {
+    burst: 1,
+    perSecond: 1,
+    what: "more accept failures",
+  });
   const logConnections: ServeOptions = options.quiet ? {} : {
     onOpen: (info) =>
-      log(
+      connectionLog.line(
         `#${info.id} ${
           formatAddress(info.remoteAddr)
         } connected (${server.connections} open)`,
       ),
     onClose: (info) =>
-      log(
+      connectionLog.line(
         `#${info.id} ${formatAddress(info.remoteAddr)} closed: ${
           describeClose(info)
         } (${server.connections} open)`,
@@ -275,8 +321,22 @@ async function main(args: string[]): Promise<number> {
       port: options.port,
       quitWord: options.quitWord,
       drainTimeout: options.drainTimeout,
+      idleTimeout: options.idleTimeout,
+      maxConnections: options.maxConnections,
+      maxPerIp: options.maxPerIp,
+      maxBytes: options.maxBytes,
       ...logConnections,
-      onAcceptError: (error) => log(`accept failed: ${errorText(error)}`),
+      // Rejections are logged even with --quiet: they mean lost service.
+      onReject: (info, reason) =>
+        connectionLog.line(
+          `#${info.id} ${formatAddress(info.remoteAddr)} rejected: ${
+            reason === "max-connections"
+              ? `${options.maxConnections} connections open (--max-connections)`
+              : `${options.maxPerIp} connections open from this address (--max-per-ip)`
+          }`,
+        ),
+      onAcceptError: (error) =>
+        acceptLog.line(`accept failed: ${errorText(error)}`),
     });
   } catch (error) {
     const { message, code } = startFailure(error, options);
@@ -284,9 +344,6 @@ async function main(args: string[]): Promise<number> {
     return code;
   }
   await using running = server;
-  for (const addr of running.addrs) {
-    writeText(Deno.stdout, `Listening on ${formatAddress(addr)}\n`);
-  }
 
   let exitCode: number = ServerExitCode.Ok;
   let draining = false;
@@ -316,6 +373,11 @@ async function main(args: string[]): Promise<number> {
     } catch {
       // Not every platform has every signal (Windows lacks SIGTERM).
     }
+  }
+  // Announced only once the signal handlers are in place, so that a signal
+  // sent as soon as the line is seen is handled, not fatal.
+  for (const addr of running.addrs) {
+    writeText(Deno.stdout, `Listening on ${formatAddress(addr)}\n`);
   }
   try {
     await running.finished;

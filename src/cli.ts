@@ -61,6 +61,31 @@ export function parseDuration(text: string, option: string): number {
   return Math.round(Number(match[1]) * UNITS[match[2] ?? "s"]!);
 }
 
+/**
+ * Parses a count or size limit: a whole number, 0 or more, with an optional
+ * binary suffix for sizes (`64K`, `10M`, `1G`).
+ */
+export function parseCount(
+  text: string,
+  option: string,
+  sizes = false,
+): number {
+  const match = sizes
+    ? /^([0-9]{1,15})([KMG]?)$/i.exec(text)
+    : /^([0-9]{1,15})()$/.exec(text);
+  if (!match) {
+    throw new UsageError(
+      `Invalid ${option} "${text}": expected a whole number, 0 or more${
+        sizes ? " (K, M or G may follow)" : ""
+      }`,
+    );
+  }
+  const scale = { "": 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 }[
+    match[2]!.toUpperCase() as "" | "K" | "M" | "G"
+  ];
+  return Number(match[1]) * scale;
+}
+
 /** Formats milliseconds for people: `850 ms`, `1.3 s`. */
 export function formatDuration(ms: number): string {
   return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;

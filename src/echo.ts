@@ -27,6 +27,10 @@ export type EchoEndReason =
   | "eof"
   /** The peer sent the quit line; it was echoed and the connection closed. */
   | "quit"
+  /** Nothing was read or written for `idleTimeout` ms. */
+  | "idle"
+  /** `maxBytes` were echoed; the connection was closed. */
+  | "limit"
   /** The `signal` was aborted. */
   | "aborted"
   /** Reading or writing failed, for example the peer reset the connection. */
@@ -38,7 +42,7 @@ export interface EchoResult {
   bytes: number;
   /** Why the echo ended. */
   reason: EchoEndReason;
-  /** The failure, when `reason` is `"error"` or `"aborted"`. */
+  /** The failure, when `reason` is `"error"`, `"aborted"` or `"idle"`. */
   error?: unknown;
 }
 
@@ -64,6 +68,21 @@ export interface EchoOptions {
    * @default {1000}
    */
   lingerTimeout?: number;
+  /**
+   * Close the connection when nothing has been read or written for this
+   * many milliseconds (a slow peer that trickles bytes is not idle). 0 never
+   * times out.
+   *
+   * @default {0}
+   */
+  idleTimeout?: number;
+  /**
+   * Echo at most this many bytes, then close the connection as after the
+   * quit line. 0 means no limit.
+   *
+   * @default {0}
+   */
+  maxBytes?: number;
 }
 
 /** Smallest read buffer: what an idle connection holds while it waits. */
@@ -104,14 +123,15 @@ const SHRINK_AFTER = 8;
  *
  * @param stream The connection to echo on; `echo` takes its reader and
  * writer locks and closes it before returning.
- * @param options Quit word, cancellation and linger time.
+ * @param options Quit word, limits, cancellation and linger time.
  * @returns How many bytes were echoed and why it ended.
  */
 export async function echo(
   stream: EchoStream,
   options: EchoOptions = {},
 ): Promise<EchoResult> {
-  const { signal, lingerTimeout = 1000 } = options;
+  const { signal, lingerTimeout = 1000, idleTimeout = 0, maxBytes = 0 } =
+    options;
   const quitWord = options.quitWord === undefined
     ? DEFAULT_QUIT_WORD
     : options.quitWord;
@@ -125,12 +145,36 @@ export async function echo(
   const writer = writable.getWriter();
   let bytes = 0;
 
-  const onAbort = (): void => {
-    reader.cancel(signal?.reason).catch(() => {});
-    writer.abort(signal?.reason).catch(() => {});
+  /** Why we stopped the streams ourselves, if we did. */
+  let stopped: { reason: "aborted" | "idle"; error: unknown } | undefined;
+  const teardown = (error: unknown): void => {
+    reader.cancel(error).catch(() => {});
+    writer.abort(error).catch(() => {});
   };
+  const stop = (reason: "aborted" | "idle", error: unknown): void => {
+    stopped ??= { reason, error };
+    teardown(error);
+  };
+  const onAbort = (): void => stop("aborted", signal?.reason);
   if (signal?.aborted) onAbort();
   signal?.addEventListener("abort", onAbort, { once: true });
+
+  // One timer per connection, re-armed only when it fires early, so reads
+  // and writes cost a clock read rather than a timer reset.
+  let lastActivity = performance.now();
+  let idleTimer: ReturnType<typeof setTimeout> | undefined;
+  const checkIdle = (): void => {
+    const idleFor = performance.now() - lastActivity;
+    if (idleFor >= idleTimeout) {
+      stop(
+        "idle",
+        new Deno.errors.TimedOut(`Idle for ${Math.round(idleFor)} ms`),
+      );
+    } else {
+      idleTimer = setTimeout(checkIdle, idleTimeout - idleFor);
+    }
+  };
+  if (idleTimeout > 0) idleTimer = setTimeout(checkIdle, idleTimeout);
 
   try {
     let buffer = new ArrayBuffer(MIN_BUFFER_SIZE);
@@ -142,19 +186,25 @@ export async function echo(
         )
         : await (reader as ReadableStreamDefaultReader<Uint8Array>).read();
       if (done || value === undefined) {
-        if (signal?.aborted) {
-          return { bytes, reason: "aborted", error: signal.reason };
-        }
+        if (stopped) return { bytes, ...stopped };
         await writer.close();
         return { bytes, reason: "eof" };
       }
-      const cut = scanner === null ? -1 : scanner.scan(value);
+      lastActivity = performance.now();
+      let cut = scanner === null ? -1 : scanner.scan(value);
+      let reason: "quit" | "limit" = "quit";
+      if (maxBytes > 0 && (cut < 0 ? value.length : cut) >= maxBytes - bytes) {
+        cut = maxBytes - bytes;
+        reason = "limit";
+      }
       const chunk = cut < 0 ? value : value.subarray(0, cut);
       await writer.write(chunk);
+      lastActivity = performance.now();
       bytes += chunk.length;
       if (cut >= 0) {
+        clearTimeout(idleTimer);
         await closeAfterQuit(stream, reader, writer, lingerTimeout);
-        return { bytes, reason: "quit" };
+        return { bytes, reason };
       }
       if (!byob) continue;
       // Adapt the buffer to the traffic (see above).
@@ -174,12 +224,11 @@ export async function echo(
         : new ArrayBuffer(next);
     }
   } catch (error) {
-    onAbort();
-    if (signal?.aborted) {
-      return { bytes, reason: "aborted", error: signal.reason };
-    }
+    if (stopped) return { bytes, ...stopped };
+    teardown(error);
     return { bytes, reason: "error", error };
   } finally {
+    clearTimeout(idleTimer);
     signal?.removeEventListener("abort", onAbort);
     reader.releaseLock();
     writer.releaseLock();

@@ -11,6 +11,10 @@ export const DEFAULT_PORT = 2000;
 export const DEFAULT_HOSTNAME = "localhost";
 /** How long {@linkcode EchoServer.shutdown} lets connections finish, in ms. */
 export const DEFAULT_DRAIN_TIMEOUT = 5000;
+/** How long a connection may stay idle before it is closed, in ms (5 min). */
+export const DEFAULT_IDLE_TIMEOUT = 300_000;
+/** How many connections may be open at once. */
+export const DEFAULT_MAX_CONNECTIONS = 10_000;
 
 /** A connection as the server's hooks see it. */
 export interface ConnectionInfo {
@@ -21,6 +25,13 @@ export interface ConnectionInfo {
   /** The listener's address the peer reached. */
   localAddr: Deno.NetAddr;
 }
+
+/** Why a connection was closed as soon as it was accepted. */
+export type RejectReason =
+  /** `maxConnections` were open. */
+  | "max-connections"
+  /** `maxPerIp` connections from the same address were open. */
+  | "max-per-ip";
 
 /** A closed connection: who, how much was echoed, for how long, and why. */
 export interface ConnectionCloseInfo extends ConnectionInfo, EchoResult {
@@ -58,6 +69,34 @@ export interface ServeOptions {
    * @default {5000}
    */
   drainTimeout?: number;
+  /**
+   * Close a connection when nothing has been read or written for this many
+   * milliseconds (a client that trickles bytes is slow, not idle); 0 never.
+   *
+   * @default {300000}
+   */
+  idleTimeout?: number;
+  /**
+   * How many connections may be open at once; a connection beyond that is
+   * closed as soon as it is accepted (never left unserved in the backlog) and
+   * reported to `onReject`. 0 means no limit.
+   *
+   * @default {10000}
+   */
+  maxConnections?: number;
+  /**
+   * How many connections one client address may have open at once; beyond
+   * that as for `maxConnections`. 0 means no limit.
+   *
+   * @default {0}
+   */
+  maxPerIp?: number;
+  /**
+   * Close a connection after echoing this many bytes. 0 means no limit.
+   *
+   * @default {0}
+   */
+  maxBytes?: number;
   /** Aborting closes the listeners and every connection at once. */
   signal?: AbortSignal;
   /** Called once, with every bound address, when the server is listening. */
@@ -66,6 +105,8 @@ export interface ServeOptions {
   onOpen?: (info: ConnectionInfo) => void;
   /** Called when a connection is closed. */
   onClose?: (info: ConnectionCloseInfo) => void;
+  /** Called when a connection is closed at once because of a limit. */
+  onReject?: (info: ConnectionInfo, reason: RejectReason) => void;
   /**
    * Called when `accept()` fails (a client that reset before it was
    * accepted, or no file descriptors left). The server goes on; when out of
@@ -124,26 +165,34 @@ export interface EchoServer extends AsyncDisposable {
  * @throws {UnknownHostError} If the hostname names no address.
  */
 export async function serve(options: ServeOptions = {}): Promise<EchoServer> {
-  const {
-    hostname = DEFAULT_HOSTNAME,
-    port = DEFAULT_PORT,
-    drainTimeout = DEFAULT_DRAIN_TIMEOUT,
-    signal,
-  } = options;
-  const quitWord = options.quitWord === undefined
-    ? DEFAULT_QUIT_WORD
-    : options.quitWord;
+  const { hostname = DEFAULT_HOSTNAME, port = DEFAULT_PORT, signal } = options;
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new RangeError(`Invalid port ${port}: expected 0 to 65535`);
   }
-  if (!(drainTimeout >= 0)) {
-    throw new RangeError(`Invalid drain timeout ${drainTimeout}`);
-  }
-  if (quitWord !== null) validateQuitWord(quitWord);
+  const settings: Settings = {
+    quitWord: options.quitWord === undefined
+      ? DEFAULT_QUIT_WORD
+      : options.quitWord,
+    drainTimeout: checkLimit(
+      "drainTimeout",
+      options.drainTimeout ?? DEFAULT_DRAIN_TIMEOUT,
+    ),
+    idleTimeout: checkLimit(
+      "idleTimeout",
+      options.idleTimeout ?? DEFAULT_IDLE_TIMEOUT,
+    ),
+    maxConnections: checkLimit(
+      "maxConnections",
+      options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+    ),
+    maxPerIp: checkLimit("maxPerIp", options.maxPerIp ?? 0),
+    maxBytes: checkLimit("maxBytes", options.maxBytes ?? 0),
+  };
+  if (settings.quitWord !== null) validateQuitWord(settings.quitWord);
   signal?.throwIfAborted();
 
   const listeners = await listenAll(hostname, port);
-  const server = new Server(listeners, { ...options, quitWord, drainTimeout });
+  const server = new Server(listeners, options, settings);
   if (signal !== undefined) {
     if (signal.aborted) server.close();
     const onAbort = (): void => void server.close();
@@ -152,6 +201,23 @@ export async function serve(options: ServeOptions = {}): Promise<EchoServer> {
   }
   call(options.onListen, server.addrs);
   return server;
+}
+
+/** Options with their defaults applied. */
+interface Settings {
+  quitWord: string | null;
+  drainTimeout: number;
+  idleTimeout: number;
+  maxConnections: number;
+  maxPerIp: number;
+  maxBytes: number;
+}
+
+function checkLimit(name: string, value: number): number {
+  if (!Number.isFinite(value) || value < 0) {
+    throw new RangeError(`Invalid ${name} ${value}: expected 0 or more`);
+  }
+  return value;
 }
 
 interface Live {
@@ -173,11 +239,11 @@ class Server implements EchoServer {
   readonly addrs: readonly Deno.NetAddr[];
   readonly finished: Promise<void>;
   readonly #listeners: Deno.TcpListener[];
-  readonly #options: ServeOptions & {
-    quitWord: string | null;
-    drainTimeout: number;
-  };
+  readonly #options: ServeOptions;
+  readonly #settings: Settings;
   readonly #live = new Map<number, Live>();
+  /** Open connections per client address, kept only with `maxPerIp`. */
+  readonly #perIp = new Map<string, number>();
   /** Aborted when the listeners close: ends back-off sleeps. */
   readonly #stopAccepting = new AbortController();
   #nextId = 0;
@@ -185,10 +251,12 @@ class Server implements EchoServer {
 
   constructor(
     listeners: Deno.TcpListener[],
-    options: ServeOptions & { quitWord: string | null; drainTimeout: number },
+    options: ServeOptions,
+    settings: Settings,
   ) {
     this.#listeners = listeners;
     this.#options = options;
+    this.#settings = settings;
     this.addrs = listeners.map((l) => l.addr);
     this.finished = this.#run();
   }
@@ -233,34 +301,56 @@ class Server implements EchoServer {
 
   #handle(conn: Deno.TcpConn): void {
     const id = ++this.#nextId;
+    const info: ConnectionInfo = {
+      id,
+      remoteAddr: unmapped(conn.remoteAddr),
+      localAddr: unmapped(conn.localAddr),
+    };
+    const { maxConnections, maxPerIp } = this.#settings;
+    const ip = info.remoteAddr.hostname;
+    const fromIp = this.#perIp.get(ip) ?? 0;
+    const reject: RejectReason | undefined =
+      maxConnections > 0 && this.#live.size >= maxConnections
+        ? "max-connections"
+        : maxPerIp > 0 && fromIp >= maxPerIp
+        ? "max-per-ip"
+        : undefined;
+    if (reject !== undefined) {
+      try {
+        conn.close();
+      } catch {
+        // Gone already.
+      }
+      call(this.#options.onReject, info, reject);
+      return;
+    }
+    if (maxPerIp > 0) this.#perIp.set(ip, fromIp + 1);
     const live: Live = {
       abort: new AbortController(),
       done: Promise.resolve(),
     };
     // Registered before the task starts, so hooks count this connection.
     this.#live.set(id, live);
-    live.done = this.#serveConnection(id, conn, live.abort.signal);
+    live.done = this.#serveConnection(conn, info, live.abort.signal);
   }
 
   async #serveConnection(
-    id: number,
     conn: Deno.TcpConn,
+    info: ConnectionInfo,
     signal: AbortSignal,
   ): Promise<void> {
     const started = performance.now();
-    const info: ConnectionInfo = {
-      id,
-      remoteAddr: unmapped(conn.remoteAddr),
-      localAddr: unmapped(conn.localAddr),
-    };
     try {
       conn.setNoDelay(true);
     } catch {
       // The peer is already gone; echo() will find out.
     }
     call(this.#options.onOpen, info);
+    const { quitWord, idleTimeout, maxBytes, maxPerIp } = this.#settings;
     const result = await echo(conn, {
-      quitWord: this.#options.quitWord,
+      quitWord,
+      idleTimeout,
+      maxBytes,
       signal,
     });
     try {
@@ -268,7 +358,13 @@ class Server implements EchoServer {
     } catch {
       // Already closed by the echo, as usual.
     }
-    this.#live.delete(id);
+    this.#live.delete(info.id);
+    if (maxPerIp > 0) {
+      const ip = info.remoteAddr.hostname;
+      const left = (this.#perIp.get(ip) ?? 1) - 1;
+      if (left > 0) this.#perIp.set(ip, left);
+      else this.#perIp.delete(ip);
+    }
     call(this.#options.onClose, {
       ...info,
       ...result,
@@ -297,7 +393,7 @@ class Server implements EchoServer {
       this.#closeListeners();
       this.#drainTimer = setTimeout(
         () => this.#abortAll(),
-        this.#options.drainTimeout,
+        this.#settings.drainTimeout,
       );
     }
     return this.finished;
@@ -324,10 +420,13 @@ function unmapped(addr: Deno.NetAddr): Deno.NetAddr {
 }
 
 /** Calls a hook; a hook that throws must not take the server down. */
-function call<T>(hook: ((arg: T) => void) | undefined, arg: T): void {
+function call<A extends unknown[]>(
+  hook: ((...args: A) => void) | undefined,
+  ...args: A
+): void {
   if (hook === undefined) return;
   try {
-    hook(arg);
+    hook(...args);
   } catch {
     // Hooks are the embedder's; their failures are theirs to report.
   }

@@ -38,6 +38,22 @@ export interface SessionOptions {
    * @default {"> "}
    */
   prompt?: string;
+  /**
+   * Compare every echoed byte with what was sent; a difference ends the
+   * session with {@linkcode EchoMismatchError}. Costs memory for the bytes
+   * in flight only.
+   *
+   * @default {false}
+   */
+  verify?: boolean;
+  /**
+   * Give up with {@linkcode EchoTimeoutError} when echoes are due (or a
+   * send is blocked) and nothing has moved for this many milliseconds. Time
+   * spent waiting for input does not count. 0 waits forever.
+   *
+   * @default {0}
+   */
+  readTimeout?: number;
 }
 
 /** What a session sent and got back. */
@@ -92,6 +108,74 @@ export class IncompleteEchoError extends Error {
 }
 
 /**
+ * Raised when an echoed byte differs from the byte sent.
+ *
+ * @example Catch a corrupted echo
+ * ```ts
+ * import { EchoMismatchError } from "@deno-echo/echo/client";
+ * import { ok } from "node:assert/strict";
+ *
+ * const error = new EchoMismatchError(5, 0x61, 0x62);
+ * ok(error.message.includes("byte 5"));
+ * ```
+ */
+export class EchoMismatchError extends Error {
+  /** Offset of the first differing byte in the stream, from 0. */
+  readonly offset: number;
+
+  /**
+   * Makes the error for one differing byte.
+   *
+   * @param offset Where in the stream, from 0.
+   * @param expected The byte sent; `undefined` when more came back than
+   * was sent.
+   * @param actual The byte echoed.
+   */
+  constructor(offset: number, expected: number | undefined, actual: number) {
+    const hex = (byte: number): string =>
+      `0x${byte.toString(16).padStart(2, "0")}`;
+    super(
+      expected === undefined
+        ? `Echo has more bytes than were sent: byte ${offset} (${
+          hex(actual)
+        }) was never sent`
+        : `Echo differs from what was sent at byte ${offset}: sent ${
+          hex(expected)
+        }, got ${hex(actual)}`,
+    );
+    this.name = "EchoMismatchError";
+    this.offset = offset;
+  }
+}
+
+/**
+ * Raised when the server stops responding: echoes are due and nothing has
+ * arrived (and nothing could be sent) for `readTimeout` milliseconds.
+ *
+ * @example Tell a stalled server from a closed one
+ * ```ts
+ * import { EchoTimeoutError } from "@deno-echo/echo/client";
+ * import { ok } from "node:assert/strict";
+ *
+ * ok(new EchoTimeoutError(1000, 42).message.includes("42 bytes"));
+ * ```
+ */
+export class EchoTimeoutError extends Error {
+  /**
+   * Makes the error.
+   *
+   * @param timeout The limit that ran out, in ms.
+   * @param pending Bytes sent and not yet echoed.
+   */
+  constructor(timeout: number, pending: number) {
+    super(
+      `Server stopped responding: nothing for ${timeout} ms with ${pending} bytes not echoed`,
+    );
+    this.name = "EchoTimeoutError";
+  }
+}
+
+/**
  * Runs a client session: input goes to the connection, the echo goes to the
  * output, until the input ends (then the connection is half-closed) or its
  * quit line is sent, and every byte sent has been echoed. Memory stays
@@ -131,7 +215,13 @@ export async function runSession(
   output: WritableStream<Uint8Array>,
   options: SessionOptions = {},
 ): Promise<SessionResult> {
-  const { mode = "lines", interactive = false, prompt = "> " } = options;
+  const {
+    mode = "lines",
+    interactive = false,
+    prompt = "> ",
+    verify = false,
+    readTimeout = 0,
+  } = options;
   const quitWord = options.quitWord === undefined
     ? DEFAULT_QUIT_WORD
     : options.quitWord;
@@ -152,6 +242,69 @@ export async function runSession(
 
   let sending = true;
   let receiving = true;
+  /** A reset seen while sending, reported if echoes are missing. */
+  let reset: Error | undefined;
+  /** Set when the session is cut short by a timeout or a bad echo. */
+  let failure: Error | undefined;
+  const fail = (error: Error): void => {
+    failure ??= error;
+    receiving = false;
+    // Closing ends the pending read and any write blocked on a stalled peer.
+    echoReader.cancel().catch(() => {});
+    inputReader.cancel().catch(() => {});
+  };
+
+  // Bytes sent and not yet echoed, kept only to verify the echo.
+  const inFlight: Uint8Array[] = [];
+  let inFlightOffset = 0;
+  const check = (echoed: Uint8Array, streamOffset: number): void => {
+    for (let i = 0; i < echoed.length;) {
+      const head = inFlight[0];
+      if (head === undefined) {
+        // More echoed than sent: compare against nothing.
+        return fail(
+          new EchoMismatchError(streamOffset + i, undefined, echoed[i]!),
+        );
+      }
+      const n = Math.min(head.length - inFlightOffset, echoed.length - i);
+      for (let k = 0; k < n; k++) {
+        if (head[inFlightOffset + k] !== echoed[i + k]) {
+          return fail(
+            new EchoMismatchError(
+              streamOffset + i + k,
+              head[inFlightOffset + k]!,
+              echoed[i + k]!,
+            ),
+          );
+        }
+      }
+      i += n;
+      inFlightOffset += n;
+      if (inFlightOffset === head.length) {
+        inFlight.shift();
+        inFlightOffset = 0;
+      }
+    }
+  };
+
+  // The read timeout: one timer, re-armed only when it fires early.
+  let writing = false;
+  let lastProgress = performance.now();
+  let stallTimer: ReturnType<typeof setTimeout> | undefined;
+  const checkStall = (): void => {
+    const waiting = writing || result.echoed < result.sent;
+    const quietFor = performance.now() - lastProgress;
+    if (waiting && quietFor >= readTimeout) {
+      return fail(
+        new EchoTimeoutError(readTimeout, result.sent - result.echoed),
+      );
+    }
+    stallTimer = setTimeout(
+      checkStall,
+      waiting ? readTimeout - quietFor : readTimeout,
+    );
+  };
+  if (readTimeout > 0) stallTimer = setTimeout(checkStall, readTimeout);
   /** Wakes the sender when the echo catches up (interactive mode). */
   let caughtUp: (() => void) | undefined;
   const notify = (): void => {
@@ -164,6 +317,11 @@ export async function runSession(
       while (sending || result.echoed < result.sent) {
         const { value, done } = await echoReader.read();
         if (done) break;
+        lastProgress = performance.now();
+        if (verify) {
+          check(value, result.echoed);
+          if (failure) break;
+        }
         result.echoed += value.length;
         result.linesEchoed += countNewlines(value);
         try {
@@ -182,7 +340,13 @@ export async function runSession(
   };
 
   const transmit = async (data: Uint8Array): Promise<void> => {
+    // Echoes of this data may arrive before the write returns.
+    if (verify) inFlight.push(data);
+    lastProgress = performance.now();
+    writing = true;
     await writeAll(conn, data);
+    writing = false;
+    lastProgress = performance.now();
     result.sent += data.length;
     result.linesSent += countNewlines(data);
   };
@@ -192,7 +356,13 @@ export async function runSession(
       if (interactive) await outputWriter.write(encoder.encode(prompt));
       while (receiving) {
         const { value, done } = await inputReader.read();
-        if (done || !receiving) break;
+        if (done || !receiving) {
+          // End of input at a prompt (Ctrl-D): end the prompt's line.
+          if (done && interactive && receiving && !quitSent) {
+            await outputWriter.write(NEWLINE);
+          }
+          break;
+        }
         if (!interactive) {
           await transmit(value);
           continue;
@@ -216,8 +386,10 @@ export async function runSession(
         }
       }
     } catch (error) {
-      // The server went away mid-send: the receiver reports how much was lost.
-      if (!isConnectionClosed(error)) throw error;
+      // The server went away mid-send (the receiver reports how much was
+      // lost), or the session failed and closed the connection.
+      if (!isConnectionClosed(error) && failure === undefined) throw error;
+      if (error instanceof Deno.errors.ConnectionReset) reset = error;
     } finally {
       sending = false;
       await conn.closeWrite?.().catch(() => {});
@@ -227,20 +399,26 @@ export async function runSession(
 
   try {
     const [received, sent] = await Promise.allSettled([receive(), send()]);
+    if (failure) throw failure;
     if (sent.status === "rejected") throw sent.reason;
     if (received.status === "rejected") {
+      // A reset is reported as such; other ways of losing the connection
+      // mean it closed before echoing everything.
+      const reason = received.reason;
       if (
-        isConnectionClosed(received.reason) && result.echoed < result.sent
+        !(reason instanceof Deno.errors.ConnectionReset) &&
+        isConnectionClosed(reason) && result.echoed < result.sent
       ) {
-        throw new IncompleteEchoError(result, { cause: received.reason });
+        throw new IncompleteEchoError(result, { cause: reason });
       }
-      throw received.reason;
+      throw reason;
     }
     if (result.echoed < result.sent && !result.outputClosed) {
-      throw new IncompleteEchoError(result);
+      throw reset ?? new IncompleteEchoError(result);
     }
     return result;
   } finally {
+    clearTimeout(stallTimer);
     echoReader.releaseLock();
     outputWriter.releaseLock();
     try {
@@ -323,5 +501,6 @@ function isConnectionClosed(error: unknown): boolean {
     error instanceof Deno.errors.ConnectionReset ||
     error instanceof Deno.errors.ConnectionAborted ||
     error instanceof Deno.errors.NotConnected ||
+    error instanceof Deno.errors.Interrupted ||
     error instanceof Deno.errors.BadResource;
 }

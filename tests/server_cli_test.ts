@@ -264,15 +264,45 @@ Deno.test("echo-server keeps serving a client mid-transfer when another resets m
 });
 
 Deno.test("echo-server exits 0 quickly on SIGTERM when idle", async () => {
-  await using server = await startServer([]);
+  await using server = await startServer(["--hostname", "127.0.0.1"]);
+  // One served connection first: the server is past start-up (see the next
+  // test for a SIGTERM sent the moment it prints Listening).
+  using conn = await connectTo(server.addrs[0]!);
+  assert.equal(decoder.decode(await roundTrip(conn, "x\n")), "x\n");
+  await server.waitFor("stderr", "closed: client closed");
+
   const started = performance.now();
   const result = await server.stop("SIGTERM");
   const elapsed = performance.now() - started;
   assert.equal(result.code, 0, result.stderr);
   assert.equal(result.signal, null);
   assert.ok(elapsed < 2000, `took ${elapsed} ms`);
-  assert.match(result.stderr, /SIGTERM: stopped accepting/);
+  assert.match(
+    result.stderr,
+    /SIGTERM: stopped accepting; waiting up to 5\.0 s for 0 open connections/,
+  );
   assert.match(result.stderr, logLine("stopped"));
+});
+
+Deno.test("echo-server handles a SIGTERM sent as soon as it prints Listening", async () => {
+  // A supervisor may signal the moment the server says it is ready. Several
+  // servers at once, since a start-up race shows only some of the time.
+  const results = await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      await using server = await startServer(["--hostname", "127.0.0.1"]);
+      return await server.stop("SIGTERM");
+    }),
+  );
+  for (const result of results) {
+    assert.deepEqual(
+      { code: result.code, signal: result.signal },
+      { code: 0, signal: null },
+      `killed by the signal instead of stopping cleanly; stderr: ${
+        JSON.stringify(result.stderr)
+      }`,
+    );
+    assert.match(result.stderr, logLine("stopped"));
+  }
 });
 
 Deno.test("echo-server on SIGTERM lets a live connection finish, then exits 0", async () => {

@@ -306,7 +306,7 @@ Deno.test("runSession() in interactive mode prompts before each line and waits f
   });
 
   await t.step(
-    "a custom prompt, and one more prompt when input ends",
+    "a custom prompt, and one more prompt ended by a newline when input ends",
     async () => {
       const { out } = await session(server, ["one\n", "two\n"], {
         interactive: true,
@@ -318,6 +318,7 @@ Deno.test("runSession() in interactive mode prompts before each line and waits f
         "echo$ ",
         "two\n",
         "echo$ ",
+        "\n",
       ]);
     },
   );
@@ -326,25 +327,23 @@ Deno.test("runSession() in interactive mode prompts before each line and waits f
 Deno.test("runSession() in interactive mode prompts once per line, whatever the input chunks", async (t) => {
   await using server = await serve({ hostname: "127.0.0.1", port: 0 });
 
-  // Bug: runSession() prompts per chunk of normalized input, not per line:
-  // the newline added to a last line is sent on its own, after a prompt.
   await t.step(
     "a last line without a newline gets no prompt inside it",
     async () => {
       const { out } = await session(server, ["a\n", "b"], {
         interactive: true,
       });
-      equal(out.text(), "> a\n> b\n> ");
+      equal(out.text(), "> a\n> b\n> \n");
     },
   );
 
-  // Bug, same cause: with piped input (`--interactive` when stdin is not a
-  // terminal) a read can hold several lines, which get a single prompt.
+  // With piped input (`--interactive` off a terminal) one read can hold
+  // several lines.
   await t.step("several lines in one read each get a prompt", async () => {
     const { out } = await session(server, ["a\nb\n", "c\n"], {
       interactive: true,
     });
-    equal(out.text(), "> a\n> b\n> c\n> ");
+    equal(out.text(), "> a\n> b\n> c\n> \n");
   });
 });
 
