@@ -387,8 +387,12 @@ Deno.test("echo() stops with reason aborted when the signal aborts", async (t) =
       5000,
       "echo() to end on abort",
     );
-    deepEqual(result, { bytes: 5, reason: "aborted", error: reason });
-    equal(out.text(), "hello");
+    // The abort lands while "hello" is between read and write: whether it
+    // was echoed depends on that race, but the count must say which.
+    equal(result.reason, "aborted");
+    equal(result.error, reason);
+    ok(result.bytes === 0 || result.bytes === 5, String(result.bytes));
+    equal(out.text(), "hello".slice(0, result.bytes));
     equal(cancelReason, reason);
     ok(out.aborted);
   });
