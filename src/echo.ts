@@ -96,7 +96,7 @@ export interface EchoOptions {
 }
 
 /** Smallest read buffer: what an idle connection holds while it waits. */
-export const MIN_BUFFER_SIZE = 2 * 1024;
+export const MIN_BUFFER_SIZE = 512;
 /** Largest read buffer, reached after reads that fill the buffer. */
 export const MAX_BUFFER_SIZE = 64 * 1024;
 /** Small reads in a row after which a grown buffer shrinks back. */
