@@ -9,8 +9,9 @@
  *
  * Run it with `deno task client HOST [PORT]` (or
  * `deno run --allow-net client.ts`); `--help` lists the options. As a module
- * it exports {@linkcode connect}, {@linkcode EchoClient} and
- * {@linkcode runSession}.
+ * it exports {@linkcode connect}, {@linkcode EchoClient},
+ * {@linkcode runSession} and the load generator behind `echo-client bench`,
+ * {@linkcode runBench}.
  *
  * @example Dial a server from a program
  * ```ts
@@ -28,6 +29,13 @@
 
 import { parseArgs } from "node:util";
 import { formatAddress, parseHostPort, parsePort } from "./src/address.ts";
+import type { BenchErrors } from "./src/bench.ts";
+import {
+  BENCH_USAGE,
+  parseBenchArgs,
+  runBenchCommand,
+  worstError,
+} from "./src/bench_cli.ts";
 import {
   errorText,
   parseDuration,
@@ -47,7 +55,17 @@ import {
   runSession,
 } from "./src/session.ts";
 
+export {
+  type BenchErrors,
+  type BenchOptions,
+  type BenchProgress,
+  type BenchResult,
+  runBench,
+} from "./src/bench.ts";
+export { type DialOptions } from "./src/dial.ts";
 export { connect, type ConnectOptions, EchoClient } from "./src/echo_client.ts";
+export { Histogram } from "./src/histogram.ts";
+export { type IPFamily } from "./src/resolve.ts";
 export {
   EchoMismatchError,
   EchoTimeoutError,
@@ -77,9 +95,21 @@ export const ClientExitCode = {
   ConnectionReset: 7,
   /** The server closed the connection before echoing everything. */
   ClosedEarly: 8,
-  /** `--verify`: an echoed byte differs from the byte sent. */
+  /** `--verify` or `bench`: an echoed byte differs from the byte sent. */
   Mismatch: 9,
+  /** `bench --rate`: the server fell too far behind the rate. */
+  Overrun: 10,
 } as const;
+
+/** The exit code of `echo-client bench` for its worst kind of failure. */
+const BENCH_EXIT_CODES: Record<keyof BenchErrors, number> = {
+  mismatches: ClientExitCode.Mismatch,
+  closedEarly: ClientExitCode.ClosedEarly,
+  resets: ClientExitCode.ConnectionReset,
+  timeouts: ClientExitCode.Timeout,
+  overruns: ClientExitCode.Overrun,
+  other: ClientExitCode.Failure,
+};
 
 /** Read timeout unless `--read-timeout` says otherwise, in ms. */
 const DEFAULT_READ_TIMEOUT = 30_000;
@@ -88,6 +118,7 @@ const DEFAULT_READ_TIMEOUT = 30_000;
 const DEFAULT_CONNECT_TIMEOUT = 10_000;
 
 const USAGE = `Usage: echo-client [OPTIONS] [HOST [PORT]]
+       echo-client bench [OPTIONS] [HOST[:PORT] | HOST PORT]
 
 Talks to a TCP echo server. On a terminal: type a line, see its echo; BYE
 ends the session. With piped input: sends every line, writes the echoes to
@@ -117,6 +148,9 @@ Options:
   -q, --quiet           No "Connected to" line on a terminal
   -h, --help            Show this help and exit
   -V, --version         Show the version and exit
+
+echo-client bench loads a server from many connections and measures round
+trips a second, throughput, latency and fairness ('echo-client bench --help').
 
 Exit codes: 0 everything echoed, 1 unexpected failure, 2 bad command line,
 3 connection refused, 4 unknown host, 5 network unreachable, 6 timed out
@@ -224,7 +258,7 @@ function parseClientArgs(
 /** Turns a failure into a one-line message and an exit code. */
 function failure(
   error: unknown,
-  args: ClientArgs,
+  args: { hostname: string; port: number },
 ): { message: string; code: number } {
   const where = formatAddress({ hostname: args.hostname, port: args.port });
   if (error instanceof Deno.errors.ConnectionRefused) {
@@ -298,6 +332,7 @@ function failure(
 }
 
 async function main(args: string[]): Promise<number> {
+  if (args[0] === "bench") return await benchMain(args.slice(1));
   let options: ClientArgs;
   try {
     const parsed = parseClientArgs(args, Deno.stdin.isTerminal());
@@ -346,6 +381,37 @@ async function main(args: string[]): Promise<number> {
   } catch (error) {
     const { message, code } = failure(error, options);
     writeText(Deno.stderr, `echo-client: ${message}\n`);
+    return code;
+  }
+}
+
+/** `echo-client bench ...`: the load generator (see src/bench_cli.ts). */
+async function benchMain(args: string[]): Promise<number> {
+  let options;
+  try {
+    options = parseBenchArgs(args);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    writeText(
+      Deno.stderr,
+      `echo-client bench: ${error.message}\n` +
+        `Try 'echo-client bench --help' for usage.\n`,
+    );
+    return ClientExitCode.Usage;
+  }
+  if (options === "help") {
+    writeText(Deno.stdout, BENCH_USAGE);
+    return ClientExitCode.Ok;
+  }
+  try {
+    const result = await runBenchCommand(options);
+    const worst = worstError(result.errors);
+    if (worst === undefined) return ClientExitCode.Ok;
+    writeText(Deno.stderr, `echo-client bench: ${result.firstError}\n`);
+    return BENCH_EXIT_CODES[worst];
+  } catch (error) {
+    const { message, code } = failure(error, options);
+    writeText(Deno.stderr, `echo-client bench: ${message}\n`);
     return code;
   }
 }

@@ -58,6 +58,7 @@ export { type IPFamily, UnknownHostError } from "./src/resolve.ts";
 export {
   formatAddress,
   type HostPort,
+  parseHostname,
   parseHostPort,
   parsePort,
   unmapIPv4,

@@ -20,7 +20,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { formatAddress, parsePort } from "./src/address.ts";
+import { formatAddress, parseHostname, parsePort } from "./src/address.ts";
 import {
   errorText,
   formatDuration,
@@ -153,11 +153,13 @@ function parseServerArgs(args: string[]): ServerArgs | "help" | "version" {
   }
   if (values.help) return "help";
   if (values.version) return "version";
-  const hostname = values.hostname ?? DEFAULT_HOSTNAME;
-  if (hostname === "") throw new UsageError("Empty --hostname");
+  let hostname = DEFAULT_HOSTNAME;
   let port = DEFAULT_PORT;
   let quitWord: string | null = DEFAULT_QUIT_WORD;
   try {
+    if (values.hostname !== undefined) {
+      hostname = parseHostname(values.hostname);
+    }
     if (values.port !== undefined) port = parsePort(values.port);
     if (values["quit-word"] !== undefined) {
       quitWord = validateQuitWord(values["quit-word"]);
@@ -180,7 +182,7 @@ function parseServerArgs(args: string[]): ServerArgs | "help" | "version" {
     return text === undefined ? fallback : parseCount(text, `--${name}`, sizes);
   };
   return {
-    hostname: stripBrackets(hostname),
+    hostname,
     port,
     quitWord,
     drainTimeout: duration("drain-timeout", DEFAULT_DRAIN_TIMEOUT),
@@ -190,11 +192,6 @@ function parseServerArgs(args: string[]): ServerArgs | "help" | "version" {
     maxBytes: count("max-bytes", 0, true),
     quiet: values.quiet ?? false,
   };
-}
-
-/** `[::1]` is accepted for `::1`, as people write it in URLs. */
-function stripBrackets(hostname: string): string {
-  return /^\[.*\]$/.test(hostname) ? hostname.slice(1, -1) : hostname;
 }
 
 function log(text: string): void {

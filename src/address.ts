@@ -144,6 +144,44 @@ export function parseHostPort(text: string): HostPort {
   };
 }
 
+/**
+ * Parses a host without a port: a name, an IPv4 literal, or an IPv6 literal
+ * with or without brackets (`::1`, `[::1]`).
+ *
+ * @example Parse hosts
+ * ```ts
+ * import { parseHostname } from "@deno-echo/echo";
+ * import { deepEqual, throws } from "node:assert/strict";
+ *
+ * deepEqual(parseHostname("[::1]"), "::1");
+ * deepEqual(parseHostname("localhost"), "localhost");
+ * throws(() => parseHostname("[::1"), RangeError);
+ * ```
+ *
+ * @param text The host as written.
+ * @returns The hostname, without brackets.
+ * @throws {RangeError} If the text is not a name or an IP literal.
+ */
+export function parseHostname(text: string): string {
+  if (/^\[.*\]$/.test(text)) {
+    const inner = text.slice(1, -1);
+    if (isIP(inner) === 6) return inner;
+    throw new RangeError(
+      `Invalid host "${text}": only IPv6 addresses go in brackets`,
+    );
+  }
+  if (isIP(text) !== 0) return text;
+  if (text.includes("[") || text.includes("]")) {
+    throw new RangeError(`Invalid host "${text}": unbalanced brackets`);
+  }
+  if (text.includes(":")) {
+    throw new RangeError(
+      `Invalid host "${text}": not an IPv6 address; give the port separately`,
+    );
+  }
+  return checkHostname(text);
+}
+
 function checkHostname(hostname: string): string {
   if (hostname.length === 0) throw new RangeError("Empty host");
   if (!/^[A-Za-z0-9._-]+$/.test(hostname)) {

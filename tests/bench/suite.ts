@@ -1,0 +1,235 @@
+// Copyright the deno-echo authors. MIT license.
+
+// The load suite behind `deno task bench`: starts echo-server on a free
+// loopback port, runs a fixed set of loads against it with the real
+// `echo-client bench --json`, prints one table, and stops the server with
+// SIGTERM. Exits 1 if any run had errors (a wrong echo is a bug, not noise).
+//
+// Numbers depend on the machine and on whatever else runs on it: compare
+// rows of one run (the "x first" column), not runs on different days.
+//
+//   deno run --allow-net --allow-run --allow-read tests/bench/suite.ts [SECONDS]
+
+import { fileURLToPath } from "node:url";
+
+interface Case {
+  name: string;
+  args: string[];
+}
+
+const CASES: Case[] = [
+  { name: "ping-pong, 1 conn, 64 B", args: ["-c", "1", "-s", "64"] },
+  { name: "50 conns, 64 B", args: ["-c", "50", "-s", "64"] },
+  { name: "200 conns, 1 KiB", args: ["-c", "200", "-s", "1K"] },
+  {
+    name: "4 conns, 64 KiB, 4 in flight",
+    args: ["-c", "4", "-s", "64K", "-p", "4"],
+  },
+  {
+    name: "10 conns, 64 B, 5000/s fixed",
+    args: ["-c", "10", "-s", "64", "-r", "5000"],
+  },
+];
+
+/** Seconds each case measures for (after a 0.5 s warm-up). */
+const SECONDS = Number(Deno.args[0] ?? 2);
+/** Bound on one client run, and on the server's start and stop. */
+const PROCESS_TIMEOUT = 30_000;
+
+const root = (name: string): string =>
+  fileURLToPath(new URL(`../../${name}`, import.meta.url));
+const encoder = new TextEncoder();
+const print = (text: string): void => {
+  Deno.stdout.writeSync(encoder.encode(text + "\n"));
+};
+
+/** The fields of `echo-client bench --json` that the table shows. */
+interface BenchJson {
+  roundTripsPerSecond: number;
+  sentMBps: number;
+  receivedMBps: number;
+  latencyUs: Record<"p50" | "p99" | "p999" | "max", number | null>;
+  fairness: number;
+  minShare: number;
+  errors: { total: number };
+  firstError: string | null;
+}
+
+interface Row {
+  name: string;
+  result: BenchJson | undefined;
+  code: number;
+  stderr: string;
+}
+
+interface Server {
+  child: Deno.ChildProcess;
+  port: number;
+  /** Everything the server writes on stderr (its log), once it exits. */
+  log: Promise<string>;
+}
+
+/** Starts the server; resolves once it listens. */
+async function startServer(): Promise<Server> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net",
+      root("server.ts"),
+      "--hostname",
+      "127.0.0.1",
+      "--port",
+      "0",
+      "--quiet",
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const log = new Response(child.stderr).text();
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).values();
+  let text = "";
+  const timer = setTimeout(() => child.kill("SIGKILL"), PROCESS_TIMEOUT);
+  try {
+    for (;;) {
+      const { value, done } = await lines.next();
+      if (done) {
+        throw new Error(`echo-server exited before listening: ${await log}`);
+      }
+      text += value;
+      const match = /^Listening on 127\.0\.0\.1:([0-9]+)$/m.exec(text);
+      if (match) {
+        // Nothing more comes on stdout; read it to the end regardless.
+        void (async () => {
+          for await (const _ of lines) { /* discard */ }
+        })();
+        return { child, port: Number(match[1]), log };
+      }
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function runCase(port: number, item: Case): Promise<Row> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net",
+      root("client.ts"),
+      "bench",
+      `127.0.0.1:${port}`,
+      "-d",
+      `${SECONDS}s`,
+      "--warmup",
+      "500ms",
+      "--json",
+      ...item.args,
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(PROCESS_TIMEOUT),
+  }).output();
+  const stdout = new TextDecoder().decode(output.stdout);
+  let result: BenchJson | undefined;
+  try {
+    result = JSON.parse(stdout);
+  } catch {
+    result = undefined;
+  }
+  return {
+    name: item.name,
+    result,
+    code: output.code,
+    stderr: new TextDecoder().decode(output.stderr).trim(),
+  };
+}
+
+function latency(us: number | null): string {
+  if (us === null) return "-";
+  return us < 1000 ? `${us.toFixed(0)} µs` : `${(us / 1000).toFixed(2)} ms`;
+}
+
+function table(rows: Row[]): string {
+  const base = rows[0]?.result?.roundTripsPerSecond;
+  const header = [
+    "case",
+    "round trips/s",
+    "x first",
+    "MB/s each way",
+    "p50",
+    "p99",
+    "p99.9",
+    "max",
+    "fairness",
+    "least share",
+    "errors",
+  ];
+  const cells = rows.map(({ name, result: r, code }) =>
+    r === undefined
+      ? [name, "-", "-", "-", "-", "-", "-", "-", "-", "-", `exit ${code}`]
+      : [
+        name,
+        Math.round(r.roundTripsPerSecond).toLocaleString("en-US"),
+        base ? (r.roundTripsPerSecond / base).toFixed(2) : "-",
+        r.sentMBps.toFixed(r.sentMBps < 10 ? 2 : 0),
+        latency(r.latencyUs.p50),
+        latency(r.latencyUs.p99),
+        latency(r.latencyUs.p999),
+        latency(r.latencyUs.max),
+        r.fairness.toFixed(3),
+        `${Math.round(r.minShare * 100)}%`,
+        String(r.errors.total),
+      ]
+  );
+  const widths = header.map((h, i) =>
+    Math.max(h.length, ...cells.map((row) => row[i]!.length))
+  );
+  const line = (row: string[]): string =>
+    row.map((cell, i) =>
+      i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!)
+    )
+      .join("  ");
+  return [
+    line(header),
+    widths.map((w) => "-".repeat(w)).join("  "),
+    ...cells.map(line),
+  ].join("\n");
+}
+
+if (import.meta.main) {
+  if (!(SECONDS > 0 && SECONDS <= 20)) {
+    throw new RangeError(`Invalid seconds "${Deno.args[0]}": expected 0 to 20`);
+  }
+  const { child, port, log } = await startServer();
+  const rows: Row[] = [];
+  try {
+    print(
+      `echo-server on 127.0.0.1:${port}; each case: echo-client bench ` +
+        `-d ${SECONDS}s --warmup 500ms (Deno ${Deno.version.deno}, ` +
+        `${navigator.hardwareConcurrency} CPUs)\n`,
+    );
+    for (const item of CASES) {
+      const row = await runCase(port, item);
+      rows.push(row);
+      const r = row.result;
+      if (row.code !== 0 || r === undefined) {
+        print(`${item.name}: exit ${row.code}: ${row.stderr}`);
+      } else if (r.errors.total > 0) {
+        print(`${item.name}: ${r.errors.total} error(s): ${r.firstError}`);
+      }
+    }
+  } finally {
+    child.kill("SIGTERM");
+    const timer = setTimeout(() => child.kill("SIGKILL"), PROCESS_TIMEOUT);
+    const status = await child.status;
+    clearTimeout(timer);
+    if (!status.success) {
+      print(`echo-server exited with ${status.code}:\n${await log}`);
+    }
+  }
+  print(table(rows));
+  const failed = rows.filter((r) => r.code !== 0 || r.result === undefined);
+  if (failed.length > 0) Deno.exitCode = 1;
+}
