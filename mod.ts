@@ -43,17 +43,25 @@ export {
   type ConnectionCloseInfo,
   type ConnectionInfo,
   DEFAULT_DRAIN_TIMEOUT,
+  DEFAULT_HANDSHAKE_TIMEOUT,
   DEFAULT_HOSTNAME,
   DEFAULT_IDLE_TIMEOUT,
   DEFAULT_MAX_CONNECTIONS,
   DEFAULT_PORT,
   type EchoServer,
+  type ListenerInfo,
   type RejectReason,
   serve,
   type ServeOptions,
+  type ServeTlsOptions,
 } from "./src/serve.ts";
 export { connect, type ConnectOptions, EchoClient } from "./src/echo_client.ts";
 export { ConnectTimeoutError, dial, type DialOptions } from "./src/dial.ts";
+export {
+  formatListener,
+  type ListenerSpec,
+  parseListenUrl,
+} from "./src/listen_url.ts";
 export { type IPFamily, UnknownHostError } from "./src/resolve.ts";
 export {
   formatAddress,

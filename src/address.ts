@@ -49,12 +49,15 @@ export function unmapIPv4(hostname: string): string {
  * deepEqual(formatAddress({ hostname: "::ffff:10.0.0.1", port: 80 }), "10.0.0.1:80");
  * ```
  *
- * @param addr A hostname (name or literal) and port, such as a `Deno.NetAddr`.
+ * @param addr A hostname (name or literal) and port, such as a `Deno.NetAddr`;
+ * a Unix socket address is shown as `unix:PATH`.
  * @returns The address as text.
  */
 export function formatAddress(
-  addr: { readonly hostname: string; readonly port: number },
+  addr: Deno.Addr | { readonly hostname: string; readonly port: number },
 ): string {
+  if ("path" in addr) return `unix:${addr.path || "(unnamed)"}`;
+  if ("cid" in addr) return `vsock:${addr.cid}:${addr.port}`;
   const host = unmapIPv4(addr.hostname);
   return isIP(host) === 6 ? `[${host}]:${addr.port}` : `${host}:${addr.port}`;
 }

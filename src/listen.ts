@@ -21,10 +21,11 @@ const PORT_ZERO_ATTEMPTS = 8;
  * @throws The first required bind's error (`Deno.errors.AddrInUse`, ...), or
  * {@linkcode UnknownHostError}.
  */
-export async function listenAll(
+export async function listenAll<L extends Bound = Deno.TcpListener>(
   hostname: string,
   port: number,
-): Promise<Deno.TcpListener[]> {
+  bind: (hostname: string, port: number) => L = listenTcp as never,
+): Promise<L[]> {
   const addresses: ResolvedAddress[] = hostname === "::"
     ? [{ address: "::", optional: false }, {
       address: "0.0.0.0",
@@ -33,7 +34,7 @@ export async function listenAll(
     : await resolveAll(hostname);
   for (let attempt = 1;; attempt++) {
     try {
-      return bindAll(addresses, port);
+      return bindAll(addresses, port, bind);
     } catch (error) {
       if (
         port === 0 && error instanceof PortTakenElsewhere &&
@@ -44,19 +45,32 @@ export async function listenAll(
   }
 }
 
+/** What a bind returns: something bound to a port that can be closed. */
+export interface Bound {
+  /** The bound address. */
+  readonly addr: Deno.NetAddr;
+  /** Unbinds. */
+  close(): void;
+}
+
+function listenTcp(hostname: string, port: number): Deno.TcpListener {
+  return Deno.listen({ hostname, port });
+}
+
 class PortTakenElsewhere extends Error {}
 
-function bindAll(
+function bindAll<L extends Bound>(
   addresses: ResolvedAddress[],
   requestedPort: number,
-): Deno.TcpListener[] {
-  const listeners: Deno.TcpListener[] = [];
+  bind: (hostname: string, port: number) => L,
+): L[] {
+  const listeners: L[] = [];
   let port = requestedPort;
   try {
     for (const { address, optional } of addresses) {
-      let listener: Deno.TcpListener;
+      let listener: L;
       try {
-        listener = Deno.listen({ hostname: address, port });
+        listener = bind(address, port);
       } catch (error) {
         // An optional address is skipped (`0.0.0.0` after a dual-stack `::`,
         // a loopback the host lacks) unless a port-0 retry can win it.
@@ -79,4 +93,49 @@ function bindAll(
     throw error;
   }
   return listeners;
+}
+
+/** Called when a stale socket file (nothing listening) is replaced. */
+export type StaleSocketHook = (path: string) => void;
+
+/**
+ * Opens a Unix domain socket listener at `path`. A socket file left by a
+ * crashed server (connecting to it is refused) is removed and reported; a
+ * live socket is `AddrInUse`; a path that is not a socket is never deleted.
+ *
+ * @param path Where the socket goes.
+ * @param onStale Told when a stale socket file was removed.
+ * @returns The listener.
+ * @throws {Deno.errors.AddrInUse} If a server is listening at `path`.
+ * @throws {Deno.errors.AlreadyExists} If `path` exists and is not a socket.
+ */
+export async function listenUnix(
+  path: string,
+  onStale?: StaleSocketHook,
+): Promise<Deno.UnixListener> {
+  let info: Deno.FileInfo | undefined;
+  try {
+    info = await Deno.lstat(path);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  if (info !== undefined) {
+    if (!info.isSocket) {
+      throw new Deno.errors.AlreadyExists(
+        `${path} exists and is not a socket; refusing to replace it`,
+      );
+    }
+    try {
+      const probe = await Deno.connect({ transport: "unix", path });
+      probe.close();
+      throw new Deno.errors.AddrInUse(
+        `A server is already listening on ${path}`,
+      );
+    } catch (error) {
+      if (!(error instanceof Deno.errors.ConnectionRefused)) throw error;
+    }
+    await Deno.remove(path);
+    onStale?.(path);
+  }
+  return Deno.listen({ transport: "unix", path });
 }

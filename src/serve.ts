@@ -2,7 +2,12 @@
 
 import { unmapIPv4 } from "./address.ts";
 import { echo, type EchoResult } from "./echo.ts";
-import { listenAll } from "./listen.ts";
+import { listenAll, listenUnix } from "./listen.ts";
+import {
+  formatListener,
+  type ListenerSpec,
+  parseListenUrl,
+} from "./listen_url.ts";
 import { DEFAULT_QUIT_WORD, validateQuitWord } from "./quit_word.ts";
 
 /** The port the textbook echo clients dial. */
@@ -15,15 +20,51 @@ export const DEFAULT_DRAIN_TIMEOUT = 5000;
 export const DEFAULT_IDLE_TIMEOUT = 300_000;
 /** How many connections may be open at once. */
 export const DEFAULT_MAX_CONNECTIONS = 10_000;
+/** How long a TLS client has to complete its handshake, in ms. */
+export const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
+
+/** Certificate and key for `tls://` listeners. */
+export interface ServeTlsOptions {
+  /** The certificate chain, PEM: the server's certificate first. */
+  cert: string;
+  /** The private key, PEM. */
+  key: string;
+  /**
+   * ALPN protocols to announce.
+   *
+   * @default {["echo"]}
+   */
+  alpnProtocols?: string[];
+  /**
+   * How long a client has to complete the handshake, in ms. The handshake
+   * runs in the connection's own task, never in the accept loop, so a client
+   * that stalls it delays nobody else.
+   *
+   * @default {10000}
+   */
+  handshakeTimeout?: number;
+}
+
+/** One open listener. */
+export interface ListenerInfo {
+  /** How it listens. */
+  transport: ListenerSpec["transport"];
+  /** The bound address (the real port when 0 was asked). */
+  addr: Deno.Addr;
+  /** The listener as a URL, e.g. `tls://127.0.0.1:2443`: logs name it. */
+  url: string;
+}
 
 /** A connection as the server's hooks see it. */
 export interface ConnectionInfo {
   /** Counts up from 1 for each connection accepted by this server. */
   id: number;
   /** The peer; IPv4-mapped IPv6 addresses are shown as IPv4. */
-  remoteAddr: Deno.NetAddr;
+  remoteAddr: Deno.NetAddr | Deno.UnixAddr;
   /** The listener's address the peer reached. */
-  localAddr: Deno.NetAddr;
+  localAddr: Deno.NetAddr | Deno.UnixAddr;
+  /** The listener it came through, as a URL (see {@linkcode ListenerInfo}). */
+  listener: string;
 }
 
 /** Why a connection was closed as soon as it was accepted. */
@@ -41,6 +82,14 @@ export interface ConnectionCloseInfo extends ConnectionInfo, EchoResult {
 
 /** Options for {@linkcode serve}. */
 export interface ServeOptions {
+  /**
+   * Listeners, as URLs (`tcp://[::]:2000`, `tls://localhost:2443`,
+   * `unix:/run/echo.sock`) or objects; instead of `hostname` and `port`,
+   * which are the short form of one `tcp://` listener.
+   */
+  listen?: readonly (string | ListenerSpec)[];
+  /** Certificate and key, needed by `tls://` listeners. */
+  tls?: ServeTlsOptions;
   /**
    * Where to listen: a name (every address it resolves to; `localhost` means
    * both `127.0.0.1` and `::1`), an IP literal, or `::` for every interface
@@ -108,6 +157,13 @@ export interface ServeOptions {
   /** Called when a connection is closed at once because of a limit. */
   onReject?: (info: ConnectionInfo, reason: RejectReason) => void;
   /**
+   * Called when a TLS handshake fails or times out; such a connection is
+   * not reported to `onOpen` or `onClose`.
+   */
+  onHandshakeError?: (info: ConnectionInfo, error: unknown) => void;
+  /** Called when a stale Unix socket file (nothing listening) was replaced. */
+  onStaleSocket?: (path: string) => void;
+  /**
    * Called when `accept()` fails (a client that reset before it was
    * accepted, or no file descriptors left). The server goes on; when out of
    * descriptors it backs off (5 ms doubling to 1 s) until one frees up.
@@ -117,8 +173,13 @@ export interface ServeOptions {
 
 /** A running echo server, shaped like `Deno.HttpServer`. */
 export interface EchoServer extends AsyncDisposable {
-  /** The bound addresses (the real port when 0 was asked). */
+  /**
+   * The bound network addresses (the real port when 0 was asked), of every
+   * TCP and TLS listener; `listeners` has them all, Unix sockets included.
+   */
   readonly addrs: readonly Deno.NetAddr[];
+  /** Every listener, with its kind and URL. */
+  readonly listeners: readonly ListenerInfo[];
   /** Resolves once the listeners are closed and every connection has ended. */
   readonly finished: Promise<void>;
   /** Connections open right now. */
@@ -165,10 +226,8 @@ export interface EchoServer extends AsyncDisposable {
  * @throws {UnknownHostError} If the hostname names no address.
  */
 export async function serve(options: ServeOptions = {}): Promise<EchoServer> {
-  const { hostname = DEFAULT_HOSTNAME, port = DEFAULT_PORT, signal } = options;
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new RangeError(`Invalid port ${port}: expected 0 to 65535`);
-  }
+  const { signal } = options;
+  const specs = listenerSpecs(options);
   const settings: Settings = {
     quitWord: options.quitWord === undefined
       ? DEFAULT_QUIT_WORD
@@ -191,7 +250,7 @@ export async function serve(options: ServeOptions = {}): Promise<EchoServer> {
   if (settings.quitWord !== null) validateQuitWord(settings.quitWord);
   signal?.throwIfAborted();
 
-  const listeners = await listenAll(hostname, port);
+  const listeners = await openListeners(specs, options);
   const server = new Server(listeners, options, settings);
   if (signal !== undefined) {
     if (signal.aborted) server.close();
@@ -201,6 +260,100 @@ export async function serve(options: ServeOptions = {}): Promise<EchoServer> {
   }
   call(options.onListen, server.addrs);
   return server;
+}
+
+function listenerSpecs(options: ServeOptions): ListenerSpec[] {
+  const { listen } = options;
+  if (listen !== undefined) {
+    if (options.hostname !== undefined || options.port !== undefined) {
+      throw new TypeError("Give either listen or hostname and port, not both");
+    }
+    if (listen.length === 0) throw new RangeError("No listeners given");
+  }
+  const specs =
+    listen?.map((entry) =>
+      typeof entry === "string" ? parseListenUrl(entry, DEFAULT_PORT) : entry
+    ) ?? [{
+      transport: "tcp",
+      hostname: options.hostname ?? DEFAULT_HOSTNAME,
+      port: options.port ?? DEFAULT_PORT,
+    }];
+  for (const spec of specs) {
+    if (spec.transport === "unix") continue;
+    const { port } = spec;
+    if (!Number.isInteger(port) || port < 0 || port > 65535) {
+      throw new RangeError(`Invalid port ${port}: expected 0 to 65535`);
+    }
+    if (spec.transport === "tls" && options.tls === undefined) {
+      throw new TypeError("A tls:// listener needs the tls option");
+    }
+    if (spec.transport === "udp") {
+      throw new RangeError("udp:// listeners are served by serveUdp()");
+    }
+  }
+  return specs;
+}
+
+interface OpenListener {
+  readonly listener: Deno.Listener;
+  readonly info: ListenerInfo;
+  /** Removes what the listener left behind (a Unix socket file). */
+  readonly cleanup?: () => Promise<void>;
+}
+
+/** Opens every listener, or none: on a failure the ones opened are closed. */
+async function openListeners(
+  specs: ListenerSpec[],
+  options: ServeOptions,
+): Promise<OpenListener[]> {
+  const opened: OpenListener[] = [];
+  const add = (
+    transport: ListenerSpec["transport"],
+    listener: Deno.Listener,
+    cleanup?: () => Promise<void>,
+  ): void => {
+    const info = {
+      transport,
+      addr: listener.addr,
+      url: formatListener(transport, listener.addr),
+    };
+    opened.push(cleanup ? { listener, info, cleanup } : { listener, info });
+  };
+  try {
+    for (const spec of specs) {
+      if (spec.transport === "unix") {
+        const listener = await listenUnix(spec.path, options.onStaleSocket);
+        add("unix", listener, () => removeSocket(spec.path));
+      } else if (spec.transport === "tls") {
+        const { cert, key, alpnProtocols = ["echo"] } = options.tls!;
+        const bind = (hostname: string, port: number): Deno.TlsListener =>
+          Deno.listenTls({ hostname, port, cert, key, alpnProtocols });
+        for (const l of await listenAll(spec.hostname, spec.port, bind)) {
+          add("tls", l);
+        }
+      } else {
+        for (const l of await listenAll(spec.hostname, spec.port)) {
+          add("tcp", l);
+        }
+      }
+    }
+  } catch (error) {
+    for (const { listener, cleanup } of opened) {
+      listener.close();
+      await cleanup?.();
+    }
+    throw error;
+  }
+  return opened;
+}
+
+/** Removes our socket file, if it is still a socket (never anything else). */
+async function removeSocket(path: string): Promise<void> {
+  try {
+    if ((await Deno.lstat(path)).isSocket) await Deno.remove(path);
+  } catch {
+    // Gone already, or not ours to remove.
+  }
 }
 
 /** Options with their defaults applied. */
@@ -237,8 +390,9 @@ const BACKOFF_MAX = 1000;
 
 class Server implements EchoServer {
   readonly addrs: readonly Deno.NetAddr[];
+  readonly listeners: readonly ListenerInfo[];
   readonly finished: Promise<void>;
-  readonly #listeners: Deno.TcpListener[];
+  readonly #listeners: OpenListener[];
   readonly #options: ServeOptions;
   readonly #settings: Settings;
   readonly #live = new Map<number, Live>();
@@ -250,14 +404,17 @@ class Server implements EchoServer {
   #drainTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
-    listeners: Deno.TcpListener[],
+    listeners: OpenListener[],
     options: ServeOptions,
     settings: Settings,
   ) {
     this.#listeners = listeners;
     this.#options = options;
     this.#settings = settings;
-    this.addrs = listeners.map((l) => l.addr);
+    this.listeners = listeners.map((l) => l.info);
+    this.addrs = this.listeners.flatMap(({ addr }) =>
+      addr.transport === "tcp" ? [addr] : []
+    );
     this.finished = this.#run();
   }
 
@@ -267,6 +424,7 @@ class Server implements EchoServer {
 
   async #run(): Promise<void> {
     await Promise.all(this.#listeners.map((l) => this.#acceptLoop(l)));
+    for (const { cleanup } of this.#listeners) await cleanup?.();
     // No more connections can arrive; wait for the live ones (a connection's
     // task removes itself from the map when it ends).
     while (this.#live.size > 0) {
@@ -275,11 +433,11 @@ class Server implements EchoServer {
     clearTimeout(this.#drainTimer);
   }
 
-  async #acceptLoop(listener: Deno.TcpListener): Promise<void> {
+  async #acceptLoop({ listener, info }: OpenListener): Promise<void> {
     const stop = this.#stopAccepting.signal;
     let backoff = 0;
     while (!stop.aborted) {
-      let conn: Deno.TcpConn;
+      let conn: Deno.Conn;
       try {
         conn = await listener.accept();
       } catch (error) {
@@ -295,19 +453,20 @@ class Server implements EchoServer {
         continue;
       }
       backoff = 0;
-      this.#handle(conn);
+      this.#handle(conn, info);
     }
   }
 
-  #handle(conn: Deno.TcpConn): void {
+  #handle(conn: Deno.Conn, listener: ListenerInfo): void {
     const id = ++this.#nextId;
     const info: ConnectionInfo = {
       id,
       remoteAddr: unmapped(conn.remoteAddr),
       localAddr: unmapped(conn.localAddr),
+      listener: listener.url,
     };
     const { maxConnections, maxPerIp } = this.#settings;
-    const ip = info.remoteAddr.hostname;
+    const ip = clientKey(info);
     const fromIp = this.#perIp.get(ip) ?? 0;
     const reject: RejectReason | undefined =
       maxConnections > 0 && this.#live.size >= maxConnections
@@ -316,11 +475,7 @@ class Server implements EchoServer {
         ? "max-per-ip"
         : undefined;
     if (reject !== undefined) {
-      try {
-        conn.close();
-      } catch {
-        // Gone already.
-      }
+      closeQuietly(conn);
       call(this.#options.onReject, info, reject);
       return;
     }
@@ -335,35 +490,35 @@ class Server implements EchoServer {
   }
 
   async #serveConnection(
-    conn: Deno.TcpConn,
+    conn: Deno.Conn,
     info: ConnectionInfo,
     signal: AbortSignal,
   ): Promise<void> {
     const started = performance.now();
+    if ("handshake" in conn) {
+      try {
+        await handshake(conn as Deno.TlsConn, this.#handshakeTimeout, signal);
+      } catch (error) {
+        closeQuietly(conn);
+        this.#forget(info);
+        call(this.#options.onHandshakeError, info, error);
+        return;
+      }
+    }
     try {
-      conn.setNoDelay(true);
+      // TCP only: TLS and Unix connections have no Nagle to turn off.
+      (conn as Partial<Deno.TcpConn>).setNoDelay?.(true);
     } catch {
       // The peer is already gone; echo() will find out.
     }
-    call(this.#options.onOpen, info);
-    const { quitWord, idleTimeout, maxBytes, maxPerIp } = this.#settings;
-    const result = await echo(conn, {
-      quitWord,
-      idleTimeout,
-      maxBytes,
-      signal,
-    });
+    let result: EchoResult;
     try {
-      conn.close();
-    } catch {
-      // Already closed by the echo, as usual.
-    }
-    this.#live.delete(info.id);
-    if (maxPerIp > 0) {
-      const ip = info.remoteAddr.hostname;
-      const left = (this.#perIp.get(ip) ?? 1) - 1;
-      if (left > 0) this.#perIp.set(ip, left);
-      else this.#perIp.delete(ip);
+      call(this.#options.onOpen, info);
+      const { quitWord, idleTimeout, maxBytes } = this.#settings;
+      result = await echo(conn, { quitWord, idleTimeout, maxBytes, signal });
+    } finally {
+      closeQuietly(conn);
+      this.#forget(info);
     }
     call(this.#options.onClose, {
       ...info,
@@ -372,15 +527,26 @@ class Server implements EchoServer {
     });
   }
 
+  get #handshakeTimeout(): number {
+    return this.#options.tls?.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
+  }
+
+  /** Takes an ended connection out of the counts. */
+  #forget(info: ConnectionInfo): void {
+    this.#live.delete(info.id);
+    if (this.#settings.maxPerIp > 0) {
+      const ip = clientKey(info);
+      const left = (this.#perIp.get(ip) ?? 1) - 1;
+      if (left > 0) this.#perIp.set(ip, left);
+      else this.#perIp.delete(ip);
+    }
+  }
+
   #closeListeners(): void {
     if (this.#stopAccepting.signal.aborted) return;
     this.#stopAccepting.abort();
-    for (const listener of this.#listeners) {
-      try {
-        listener.close();
-      } catch {
-        // Already closed.
-      }
+    for (const { listener } of this.#listeners) {
+      closeQuietly(listener);
     }
   }
 
@@ -411,7 +577,53 @@ class Server implements EchoServer {
   }
 }
 
-function unmapped(addr: Deno.NetAddr): Deno.NetAddr {
+/** Closes a connection or listener that may be closed already. */
+function closeQuietly(resource: { close(): void }): void {
+  try {
+    resource.close();
+  } catch {
+    // Already closed (the echo closes its connection itself, as usual).
+  }
+}
+
+/** What `maxPerIp` counts by: the address, or one key for all Unix peers. */
+function clientKey(info: ConnectionInfo): string {
+  const addr = info.remoteAddr;
+  return "path" in addr ? "unix" : addr.hostname;
+}
+
+/**
+ * Completes a TLS handshake within `timeout` ms. On timeout or abort the
+ * connection is closed, which ends the handshake with an error.
+ */
+async function handshake(
+  conn: Deno.TlsConn,
+  timeout: number,
+  signal: AbortSignal,
+): Promise<void> {
+  let timedOut = false;
+  const close = (): void => closeQuietly(conn);
+  const timer = setTimeout(() => {
+    timedOut = true;
+    close();
+  }, timeout);
+  signal.addEventListener("abort", close, { once: true });
+  try {
+    await conn.handshake();
+  } catch (error) {
+    if (timedOut) {
+      throw new Deno.errors.TimedOut(`TLS handshake not done in ${timeout} ms`);
+    }
+    throw error;
+  } finally {
+    clearTimeout(timer);
+    signal.removeEventListener("abort", close);
+  }
+}
+
+function unmapped(addr: Deno.Addr): Deno.NetAddr | Deno.UnixAddr {
+  if ("path" in addr) return { transport: "unix", path: addr.path };
+  if ("cid" in addr) throw new TypeError("vsock is not served");
   return {
     transport: addr.transport,
     hostname: unmapIPv4(addr.hostname),

@@ -260,7 +260,7 @@ Deno.test("echo-client accepts every documented form of host and port", async (t
       const before = echo.opened.length;
       assertEchoed(await runClient(args, "hi\n"), "hi\n");
       assert.equal(echo.opened.length, before + 1);
-      const seen = echo.opened[before]!.remoteAddr.hostname;
+      const seen = (echo.opened[before]!.remoteAddr as Deno.NetAddr).hostname;
       if (peer === "either") {
         assert.ok(["127.0.0.1", "::1"].includes(seen), seen);
       } else {

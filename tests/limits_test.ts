@@ -44,7 +44,7 @@ Deno.test("maxConnections closes the excess client at once and recovers", async 
   await using third = await connect(server.addrs[0]!);
   const [info, reason] = await rejected.next();
   equal(reason, "max-connections");
-  equal(info.remoteAddr.port, third.conn.localAddr.port);
+  equal((info.remoteAddr as Deno.NetAddr).port, third.conn.localAddr.port);
   // Closed without being served: no echo, just the end of the stream.
   equal(await third.readLine(), null);
 
@@ -102,7 +102,7 @@ Deno.test("idleTimeout closes an idle client but not a slow one", async () => {
   ok(performance.now() - started > 300 + 300);
   const info = await closed.next();
   equal(info.reason, "idle");
-  equal(info.remoteAddr.port, idle.conn.localAddr.port);
+  equal((info.remoteAddr as Deno.NetAddr).port, idle.conn.localAddr.port);
   equal(await idle.readLine(), null);
   equal(await slow.send(""), sent);
 });

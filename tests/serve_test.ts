@@ -55,8 +55,8 @@ Deno.test("serve() on :: is dual-stack and shows IPv4 peers as plain IPv4", asyn
   });
   equal(await client.send("v4 over v6"), "v4 over v6");
   const info = await opened.promise;
-  equal(info.remoteAddr.hostname, "127.0.0.1");
-  equal(info.remoteAddr.port, client.conn.localAddr.port);
+  equal((info.remoteAddr as Deno.NetAddr).hostname, "127.0.0.1");
+  equal((info.remoteAddr as Deno.NetAddr).port, client.conn.localAddr.port);
 });
 
 Deno.test("serve() reports opens and closes with bytes, duration and reason", async (t) => {
@@ -123,7 +123,9 @@ Deno.test("serve() keeps serving others when a client resets mid-stream", async 
     port: 0,
     quitWord: null,
     onClose: (info) => {
-      if (info.remoteAddr.port === victimPort) closed.resolve(info);
+      if ((info.remoteAddr as Deno.NetAddr).port === victimPort) {
+        closed.resolve(info);
+      }
     },
   });
   await using survivor = await connect(server.addrs[0]!);
