@@ -44,7 +44,8 @@ import {
   VERSION,
   writeText,
 } from "./src/cli.ts";
-import { ConnectTimeoutError, dial } from "./src/dial.ts";
+import { ConnectTimeoutError, dial, dialTls, dialUnix } from "./src/dial.ts";
+import { runUdpSession } from "./src/udp_session.ts";
 import { DEFAULT_QUIT_WORD, validateQuitWord } from "./src/quit_word.ts";
 import { type IPFamily, UnknownHostError } from "./src/resolve.ts";
 import { DEFAULT_PORT } from "./src/serve.ts";
@@ -66,6 +67,12 @@ export { type DialOptions } from "./src/dial.ts";
 export { connect, type ConnectOptions, EchoClient } from "./src/echo_client.ts";
 export { Histogram } from "./src/histogram.ts";
 export { type IPFamily } from "./src/resolve.ts";
+export {
+  runUdpSession,
+  type UdpLostLine,
+  type UdpSessionOptions,
+  type UdpSessionResult,
+} from "./src/udp_session.ts";
 export {
   EchoMismatchError,
   EchoTimeoutError,
@@ -99,6 +106,10 @@ export const ClientExitCode = {
   Mismatch: 9,
   /** `bench --rate`: the server fell too far behind the rate. */
   Overrun: 10,
+  /** UDP: some lines got no echo, even after retries. */
+  DatagramsLost: 11,
+  /** TLS: the handshake failed (untrusted or mismatched certificate). */
+  TlsFailure: 12,
 } as const;
 
 /** The exit code of `echo-client bench` for its worst kind of failure. */
@@ -118,6 +129,7 @@ const DEFAULT_READ_TIMEOUT = 30_000;
 const DEFAULT_CONNECT_TIMEOUT = 10_000;
 
 const USAGE = `Usage: echo-client [OPTIONS] [HOST [PORT]]
+       echo-client [OPTIONS] tls://HOST[:PORT] | udp://HOST[:PORT] | unix:PATH
        echo-client bench [OPTIONS] [HOST[:PORT] | HOST PORT]
 
 Talks to a TCP echo server. On a terminal: type a line, see its echo; BYE
@@ -126,6 +138,8 @@ stdout, and exits once everything is echoed.
 
 HOST is a name, an IPv4 address or an IPv6 address (::1), optionally with a
 port: HOST:PORT or [IPV6]:PORT (default: localhost; PORT default: ${DEFAULT_PORT}).
+A URL picks the transport: tls:// (or --tls), udp:// (each line one
+datagram, retried when its echo does not come back), unix:PATH.
 
 Options:
   -p, --port PORT       Port to connect to (default: ${DEFAULT_PORT})
@@ -139,6 +153,12 @@ Options:
   DEFAULT_READ_TIMEOUT / 1000
 }s)
       --verify          Check every echoed byte against what was sent
+      --tls             Connect with TLS (as tls://HOST:PORT does)
+      --ca FILE         Trust this CA certificate (PEM) too; repeatable
+      --insecure        Do not check the server's name against its
+                        certificate (the chain is still checked)
+      --cert FILE       Client certificate chain (PEM), for servers that ask
+      --key FILE        Its private key (PEM)
       --raw             Send stdin's bytes untouched and write the echo as it
                         comes (binary-safe, like nc); no quit word
   -i, --interactive     Prompt and wait for each echo even when stdin is not
@@ -155,12 +175,20 @@ trips a second, throughput, latency and fairness ('echo-client bench --help').
 Exit codes: 0 everything echoed, 1 unexpected failure, 2 bad command line,
 3 connection refused, 4 unknown host, 5 network unreachable, 6 timed out
 (connecting, or waiting for echoes), 7 connection reset, 8 closed before
-everything was echoed, 9 echo differs from what was sent (--verify).
+everything was echoed, 9 echo differs from what was sent (--verify),
+11 UDP lines lost, 12 TLS handshake failed.
 `;
 
 interface ClientArgs {
+  transport: "tcp" | "tls" | "udp" | "unix";
   hostname: string;
   port: number;
+  /** For unix: the socket's path. */
+  path: string;
+  caFiles: string[];
+  insecure: boolean;
+  certFile: string | undefined;
+  keyFile: string | undefined;
   family: IPFamily | undefined;
   timeout: number;
   readTimeout: number;
@@ -187,6 +215,11 @@ function parseClientArgs(
         timeout: { type: "string", short: "t" },
         "read-timeout": { type: "string" },
         verify: { type: "boolean" },
+        tls: { type: "boolean" },
+        ca: { type: "string", multiple: true },
+        insecure: { type: "boolean" },
+        cert: { type: "string" },
+        key: { type: "string" },
         raw: { type: "boolean" },
         interactive: { type: "boolean", short: "i" },
         "quit-word": { type: "string" },
@@ -218,7 +251,51 @@ function parseClientArgs(
     throw new UsageError("Use --raw or --interactive, not both");
   }
   try {
-    const target = parseHostPort(positionals[0] ?? "localhost");
+    const first = positionals[0] ?? "localhost";
+    const url = /^(tcp|tls|udp):\/\/(.*)$/.exec(first);
+    let transport: ClientArgs["transport"] = url
+      ? url[1] as "tcp" | "tls" | "udp"
+      : first.startsWith("unix:")
+      ? "unix"
+      : "tcp";
+    if (values.tls) {
+      if (transport !== "tcp" || url) {
+        throw new UsageError("--tls goes with HOST [PORT], not with a URL");
+      }
+      transport = "tls";
+    }
+    const tlsOnly = ["ca", "insecure", "cert", "key"] as const;
+    const usedTls = tlsOnly.filter((name) => values[name] !== undefined);
+    if (transport !== "tls" && usedTls.length > 0) {
+      throw new UsageError(`--${usedTls[0]} goes with TLS (--tls or tls://)`);
+    }
+    if ((values.cert === undefined) !== (values.key === undefined)) {
+      throw new UsageError("Give --cert and --key together");
+    }
+    if (transport === "udp" && (values.raw || values.verify)) {
+      throw new UsageError(
+        "udp:// sends lines; --raw and --verify are for stream transports",
+      );
+    }
+    const common = {
+      transport,
+      path: "",
+      caFiles: values.ca ?? [],
+      insecure: values.insecure ?? false,
+      certFile: values.cert,
+      keyFile: values.key,
+    };
+    if (transport === "unix") {
+      const path = first.slice("unix:".length);
+      if (path === "") throw new UsageError("Expected unix:PATH");
+      if (positionals.length > 1 || values.port !== undefined) {
+        throw new UsageError("A unix: socket takes no port");
+      }
+      Object.assign(common, { path });
+    }
+    const target = transport === "unix"
+      ? { hostname: "localhost", port: DEFAULT_PORT }
+      : parseHostPort(url ? url[2]!.replace(/\/$/, "") : first);
     const ports = [
       target.port,
       positionals[1] === undefined ? undefined : parsePort(positionals[1]),
@@ -232,6 +309,7 @@ function parseClientArgs(
     const port = ports[0] ?? DEFAULT_PORT;
     if (port === 0) throw new UsageError("Port 0 cannot be dialed");
     return {
+      ...common,
       hostname: target.hostname,
       port,
       family: values["4"] ? 4 : values["6"] ? 6 : undefined,
@@ -258,9 +336,27 @@ function parseClientArgs(
 /** Turns a failure into a one-line message and an exit code. */
 function failure(
   error: unknown,
-  args: { hostname: string; port: number },
+  args: { hostname: string; port: number; transport?: string; path?: string },
 ): { message: string; code: number } {
-  const where = formatAddress({ hostname: args.hostname, port: args.port });
+  const where = args.transport === "unix"
+    ? `unix:${args.path}`
+    : `${args.transport === "tls" ? "tls://" : ""}${
+      formatAddress({ hostname: args.hostname, port: args.port })
+    }`;
+  if (args.transport === "unix" && error instanceof Deno.errors.NotFound) {
+    return {
+      code: ClientExitCode.Refused,
+      message:
+        `No socket at ${where}: the server may not be running, or the path is wrong`,
+    };
+  }
+  if (error instanceof Deno.errors.InvalidData && args.transport === "tls") {
+    return {
+      code: ClientExitCode.TlsFailure,
+      message: `TLS handshake with ${where} failed: ${errorText(error)}. ` +
+        `For a private CA give --ca FILE; check the name you dial is in the certificate`,
+    };
+  }
   if (error instanceof Deno.errors.ConnectionRefused) {
     return {
       code: ClientExitCode.Refused,
@@ -331,6 +427,73 @@ function failure(
   return { code: ClientExitCode.Failure, message: errorText(error) };
 }
 
+/** Opens the stream connection the options ask for: TCP, TLS or Unix. */
+async function open(options: ClientArgs): Promise<Deno.Conn> {
+  if (options.transport === "unix") return await dialUnix(options.path);
+  const target = {
+    hostname: options.hostname,
+    port: options.port,
+    timeout: options.timeout,
+    ...(options.family === undefined ? {} : { family: options.family }),
+  };
+  if (options.transport === "tcp") return await dial(target);
+  const readFile = async (file: string, what: string): Promise<string> => {
+    try {
+      return await Deno.readTextFile(file);
+    } catch (error) {
+      throw new UsageError(
+        `Cannot read the ${what} ${file}: ${errorText(error)}`,
+      );
+    }
+  };
+  const caCerts = await Promise.all(
+    options.caFiles.map((file) => readFile(file, "CA certificate")),
+  );
+  if (options.insecure) {
+    writeText(
+      Deno.stderr,
+      "echo-client: WARNING: --insecure: the server's name is not checked " +
+        "against its certificate, so any server holding a certificate from a " +
+        "trusted CA can pose as this one\n",
+    );
+  }
+  return await dialTls({
+    ...target,
+    ...(caCerts.length > 0 ? { caCerts } : {}),
+    unsafelyDisableHostnameVerification: options.insecure,
+    ...(options.certFile !== undefined && options.keyFile !== undefined
+      ? {
+        clientCert: {
+          cert: await readFile(options.certFile, "client certificate"),
+          key: await readFile(options.keyFile, "client key"),
+        },
+      }
+      : {}),
+  });
+}
+
+/** `udp://`: each line one datagram, echoed lines to stdout. */
+async function udpMain(options: ClientArgs): Promise<number> {
+  const result = await runUdpSession(
+    {
+      hostname: options.hostname,
+      port: options.port,
+      quitWord: options.quitWord,
+      ...(options.family === undefined ? {} : { family: options.family }),
+      ...(options.readTimeout > 0 ? { timeout: options.readTimeout } : {}),
+    },
+    Deno.stdin.readable,
+    Deno.stdout.writable,
+  );
+  if (result.lost === 0) return ClientExitCode.Ok;
+  writeText(
+    Deno.stderr,
+    `echo-client: ${result.lost} of ${result.sent} lines got no echo ` +
+      `(datagrams lost, even after retries)\n`,
+  );
+  return ClientExitCode.DatagramsLost;
+}
+
 async function main(args: string[]): Promise<number> {
   if (args[0] === "bench") return await benchMain(args.slice(1));
   let options: ClientArgs;
@@ -355,12 +518,8 @@ async function main(args: string[]): Promise<number> {
   }
 
   try {
-    using conn = await dial({
-      hostname: options.hostname,
-      port: options.port,
-      timeout: options.timeout,
-      ...(options.family === undefined ? {} : { family: options.family }),
-    });
+    if (options.transport === "udp") return await udpMain(options);
+    using conn = await open(options);
     if (options.interactive && !options.quiet) {
       const quit = options.quitWord === null
         ? "Ctrl-D to end"
@@ -379,6 +538,10 @@ async function main(args: string[]): Promise<number> {
     });
     return ClientExitCode.Ok;
   } catch (error) {
+    if (error instanceof UsageError) {
+      writeText(Deno.stderr, `echo-client: ${error.message}\n`);
+      return ClientExitCode.Usage;
+    }
     const { message, code } = failure(error, options);
     writeText(Deno.stderr, `echo-client: ${message}\n`);
     return code;

@@ -56,7 +56,37 @@ export {
   type ServeTlsOptions,
 } from "./src/serve.ts";
 export { connect, type ConnectOptions, EchoClient } from "./src/echo_client.ts";
-export { ConnectTimeoutError, dial, type DialOptions } from "./src/dial.ts";
+export {
+  ConnectTimeoutError,
+  dial,
+  type DialOptions,
+  dialTls,
+  type DialTlsOptions,
+  dialUnix,
+} from "./src/dial.ts";
+export {
+  DEFAULT_UDP_BURST,
+  DEFAULT_UDP_MAX_SOURCES,
+  DEFAULT_UDP_RATE_PER_SOURCE,
+  REFLECTOR_PORTS,
+  serveUdp,
+  type UdpDatagramInfo,
+  type UdpDropInfo,
+  type UdpDropReason,
+  type UdpEchoServer,
+  type UdpEchoStats,
+  type UdpServeOptions,
+} from "./src/udp_server.ts";
+export {
+  DatagramLostError,
+  DEFAULT_UDP_RETRIES,
+  DEFAULT_UDP_TIMEOUT,
+  openUdpClient,
+  type UdpClientOptions,
+  udpEcho,
+  UdpEchoClient,
+  type UdpEchoReply,
+} from "./src/udp_client.ts";
 export {
   formatListener,
   type ListenerSpec,

@@ -32,17 +32,24 @@ import {
   writeText,
 } from "./src/cli.ts";
 import { LogLimiter } from "./src/log_limiter.ts";
+import { DEFAULT_UDP_RATE_PER_SOURCE } from "./src/udp_server.ts";
+import { DEFAULT_MAX_DATAGRAM_SIZE } from "./src/udp_socket.ts";
 import { UnknownHostError } from "./src/resolve.ts";
+import { type ListenerSpec, parseListenUrl } from "./src/listen_url.ts";
 import {
   type ConnectionCloseInfo,
+  type ConnectionInfo,
   DEFAULT_DRAIN_TIMEOUT,
+  DEFAULT_HANDSHAKE_TIMEOUT,
   DEFAULT_HOSTNAME,
   DEFAULT_IDLE_TIMEOUT,
   DEFAULT_MAX_CONNECTIONS,
   DEFAULT_PORT,
   type EchoServer,
+  failedListener,
   serve,
   type ServeOptions,
+  type ServeTlsOptions,
 } from "./src/serve.ts";
 import { DEFAULT_QUIT_WORD, validateQuitWord } from "./src/quit_word.ts";
 
@@ -68,6 +75,8 @@ export const ServerExitCode = {
   PermissionDenied: 4,
   /** The address cannot be listened on (not this host's, unknown name). */
   AddressUnavailable: 5,
+  /** The TLS certificate or key cannot be read or used. */
+  TlsSetup: 6,
   /** A second signal closed live connections without waiting (128 + 2). */
   ForcedSigint: 130,
   /** A second SIGTERM closed live connections without waiting (128 + 15). */
@@ -85,6 +94,20 @@ Options:
                            127.0.0.1 and ::1). A name means every address it
                            resolves to; :: means every interface, IPv4 and IPv6.
   -p, --port PORT          Port to listen on, 0 for any free port (default: ${DEFAULT_PORT})
+  -l, --listen URL         Listen on URL instead; repeat for several listeners:
+                           tcp://HOST:PORT, tls://HOST:PORT, unix:PATH,
+                           udp://HOST:PORT (HOST as for --hostname, [IPV6] in
+                           brackets)
+      --cert FILE          TLS certificate chain (PEM), for tls:// listeners
+      --key FILE           TLS private key (PEM), for tls:// listeners
+      --udp-rate N         Datagrams per second echoed to one source address
+                           on udp:// listeners (0 = no limit; default: ${DEFAULT_UDP_RATE_PER_SOURCE})
+      --max-datagram SIZE  Larger datagrams are dropped (default: ${DEFAULT_MAX_DATAGRAM_SIZE})
+      --handshake-timeout TIME
+                           Close a TLS client that has not finished its
+                           handshake after TIME (default: ${
+  DEFAULT_HANDSHAKE_TIMEOUT / 1000
+}s)
       --quit-word WORD     Close a connection after echoing a line that says
                            WORD (default: ${DEFAULT_QUIT_WORD})
       --no-quit            Never close on a word: a pure RFC 862 echo
@@ -106,17 +129,26 @@ Options:
   -h, --help               Show this help and exit
   -V, --version            Show the version and exit
 
-Output: one "Listening on HOST:PORT" line per bound address on stdout; a log
-line per connection opened and closed, and errors, on stderr.
+Output: one "Listening on HOST:PORT" line per bound TCP address on stdout
+(tls://HOST:PORT, unix:PATH, udp://HOST:PORT for the others); a log line per
+connection opened and closed, and errors, on stderr.
 
 Exit codes: 0 stopped cleanly, 1 unexpected failure, 2 bad command line,
-3 port in use, 4 permission denied, 5 address not available, 130/143 a second
-SIGINT/SIGTERM closed connections without waiting.
+3 address in use, 4 permission denied, 5 address not available, 6 TLS
+certificate or key unusable, 130/143 a second SIGINT/SIGTERM closed
+connections without waiting.
 `;
 
 interface ServerArgs {
   hostname: string;
   port: number;
+  /** `--listen` URLs, parsed; empty for the --hostname/--port form. */
+  listen: ListenerSpec[];
+  certFile: string | undefined;
+  keyFile: string | undefined;
+  handshakeTimeout: number;
+  udpRate: number;
+  maxDatagram: number;
   quitWord: string | null;
   drainTimeout: number;
   idleTimeout: number;
@@ -134,6 +166,12 @@ function parseServerArgs(args: string[]): ServerArgs | "help" | "version" {
       options: {
         hostname: { type: "string", short: "H" },
         port: { type: "string", short: "p" },
+        listen: { type: "string", short: "l", multiple: true },
+        cert: { type: "string" },
+        key: { type: "string" },
+        "handshake-timeout": { type: "string" },
+        "udp-rate": { type: "string" },
+        "max-datagram": { type: "string" },
         "quit-word": { type: "string" },
         "no-quit": { type: "boolean" },
         "drain-timeout": { type: "string" },
@@ -156,7 +194,9 @@ function parseServerArgs(args: string[]): ServerArgs | "help" | "version" {
   let hostname = DEFAULT_HOSTNAME;
   let port = DEFAULT_PORT;
   let quitWord: string | null = DEFAULT_QUIT_WORD;
+  let listen: ListenerSpec[] = [];
   try {
+    listen = (values.listen ?? []).map((url) => parseListenUrl(url));
     if (values.hostname !== undefined) {
       hostname = parseHostname(values.hostname);
     }
@@ -166,6 +206,21 @@ function parseServerArgs(args: string[]): ServerArgs | "help" | "version" {
     }
   } catch (error) {
     throw new UsageError(errorText(error));
+  }
+  if (
+    listen.length > 0 &&
+    (values.hostname !== undefined || values.port !== undefined)
+  ) {
+    throw new UsageError(
+      "Use --listen, or --hostname and --port, not both",
+    );
+  }
+  const tls = listen.some((spec) => spec.transport === "tls");
+  if (tls && (values.cert === undefined || values.key === undefined)) {
+    throw new UsageError("A tls:// listener needs --cert FILE and --key FILE");
+  }
+  if (!tls && (values.cert !== undefined || values.key !== undefined)) {
+    throw new UsageError("--cert and --key go with a tls:// listener");
   }
   if (values["no-quit"]) {
     if (values["quit-word"] !== undefined) {
@@ -184,6 +239,12 @@ function parseServerArgs(args: string[]): ServerArgs | "help" | "version" {
   return {
     hostname,
     port,
+    listen,
+    certFile: values.cert,
+    keyFile: values.key,
+    handshakeTimeout: duration("handshake-timeout", DEFAULT_HANDSHAKE_TIMEOUT),
+    udpRate: count("udp-rate", DEFAULT_UDP_RATE_PER_SOURCE),
+    maxDatagram: count("max-datagram", DEFAULT_MAX_DATAGRAM_SIZE, true),
     quitWord,
     drainTimeout: duration("drain-timeout", DEFAULT_DRAIN_TIMEOUT),
     idleTimeout: duration("idle-timeout", DEFAULT_IDLE_TIMEOUT),
@@ -220,27 +281,53 @@ function startFailure(
   error: unknown,
   args: ServerArgs,
 ): { message: string; code: number } {
-  const where = formatAddress({ hostname: args.hostname, port: args.port });
+  const spec: ListenerSpec = failedListener(error) ??
+    { transport: "tcp", hostname: args.hostname, port: args.port };
+  const where = spec.transport === "unix"
+    ? `unix:${spec.path}`
+    : spec.transport === "tcp"
+    ? formatAddress(spec)
+    : `${spec.transport}://${formatAddress(spec)}`;
+  const port = spec.transport === "unix" ? 0 : spec.port;
   if (error instanceof Deno.errors.AddrInUse) {
     return {
       code: ServerExitCode.AddressInUse,
+      message: spec.transport === "unix"
+        ? `Cannot listen on ${where}: ${
+          errorText(error)
+        }. Stop it or choose another path`
+        : `Cannot listen on ${where}: port ${port} is already in use (another echo-server?). ` +
+          `Stop the other program or choose another port (0 picks a free one)`,
+    };
+  }
+  if (error instanceof Deno.errors.AlreadyExists) {
+    return {
+      code: ServerExitCode.AddressInUse,
+      message: `Cannot listen on ${where}: ${errorText(error)}`,
+    };
+  }
+  if (error instanceof Deno.errors.InvalidData && spec.transport === "tls") {
+    return {
+      code: ServerExitCode.TlsSetup,
       message:
-        `Cannot listen on ${where}: port ${args.port} is already in use (another echo-server?). ` +
-        `Stop the other program or choose another port with --port (0 picks a free one)`,
+        `Cannot listen on ${where}: the certificate or key is unusable (${
+          errorText(error)
+        }). Give a PEM certificate chain with --cert and its PEM key with --key`,
     };
   }
   if (error instanceof Deno.errors.NotCapable) {
     return {
       code: ServerExitCode.PermissionDenied,
-      message:
-        `Cannot listen on ${where}: Deno denied network access. Run with --allow-net`,
+      message: `Cannot listen on ${where}: Deno denied access (${
+        errorText(error)
+      }). Run with --allow-net (and --allow-read --allow-write for unix: listeners)`,
     };
   }
   if (error instanceof Deno.errors.PermissionDenied) {
     return {
       code: ServerExitCode.PermissionDenied,
-      message: args.port > 0 && args.port < 1024
-        ? `Cannot listen on ${where}: ports below 1024 need root or CAP_NET_BIND_SERVICE. Choose a port of 1024 or more with --port`
+      message: port > 0 && port < 1024
+        ? `Cannot listen on ${where}: ports below 1024 need root or CAP_NET_BIND_SERVICE. Choose a port of 1024 or more`
         : `Cannot listen on ${where}: ${errorText(error)}`,
     };
   }
@@ -286,6 +373,29 @@ async function main(args: string[]): Promise<number> {
     return ServerExitCode.Usage;
   }
 
+  let tls: ServeTlsOptions | undefined;
+  if (options.certFile !== undefined && options.keyFile !== undefined) {
+    try {
+      tls = {
+        cert: await Deno.readTextFile(options.certFile),
+        key: await Deno.readTextFile(options.keyFile),
+        handshakeTimeout: options.handshakeTimeout,
+      };
+    } catch (error) {
+      writeText(
+        Deno.stderr,
+        `echo-server: Cannot read the TLS certificate or key: ${
+          errorText(error)
+        }${
+          error instanceof Deno.errors.NotCapable
+            ? ". Run with --allow-read"
+            : ""
+        }\n`,
+      );
+      return ServerExitCode.TlsSetup;
+    }
+  }
+
   let server: EchoServer;
   // A flood of connections or failing accepts must not flood the log.
   using connectionLog = new LogLimiter(log, {
@@ -298,11 +408,24 @@ async function main(args: string[]): Promise<number> {
     perSecond: 1,
     what: "more accept failures",
   });
+  using udpLog = new LogLimiter(log, {
+    burst: 10,
+    perSecond: 1,
+    what: "more dropped datagrams",
+  });
+  using handshakeLog = new LogLimiter(log, {
+    burst: 20,
+    perSecond: 5,
+    what: "more failed TLS handshakes",
+  });
+  // With several listeners, say which one a connection came through.
+  const via = (info: ConnectionInfo): string =>
+    options.listen.length > 0 ? ` via ${info.listener}` : "";
   const logConnections: ServeOptions = options.quiet ? {} : {
     onOpen: (info) =>
       connectionLog.line(
-        `#${info.id} ${
-          formatAddress(info.remoteAddr)
+        `#${info.id} ${formatAddress(info.remoteAddr)}${
+          via(info)
         } connected (${server.connections} open)`,
       ),
     onClose: (info) =>
@@ -314,8 +437,15 @@ async function main(args: string[]): Promise<number> {
   };
   try {
     server = await serve({
-      hostname: options.hostname,
-      port: options.port,
+      ...(options.listen.length > 0
+        ? { listen: options.listen }
+        : { hostname: options.hostname, port: options.port }),
+      ...(tls === undefined ? {} : { tls }),
+      udp: {
+        ratePerSource: options.udpRate,
+        burst: Math.max(1, options.udpRate * 2),
+        maxDatagramSize: options.maxDatagram,
+      },
       quitWord: options.quitWord,
       drainTimeout: options.drainTimeout,
       idleTimeout: options.idleTimeout,
@@ -334,6 +464,22 @@ async function main(args: string[]): Promise<number> {
         ),
       onAcceptError: (error) =>
         acceptLog.line(`accept failed: ${errorText(error)}`),
+      onHandshakeError: (info, error) =>
+        handshakeLog.line(
+          `#${info.id} ${formatAddress(info.remoteAddr)}${
+            via(info)
+          } TLS handshake failed: ${errorText(error)}`,
+        ),
+      // Drops are what the UDP guards are for: counted in a summary line
+      // rather than logged one by one under a flood.
+      onUdpDrop: (info) =>
+        udpLog.line(
+          `udp ${
+            formatAddress(info.remoteAddr)
+          } datagram of ${info.size} bytes dropped: ${info.reason}`,
+        ),
+      onStaleSocket: (path) =>
+        log(`replaced stale socket ${path} (no server was listening on it)`),
     });
   } catch (error) {
     const { message, code } = startFailure(error, options);
@@ -373,8 +519,9 @@ async function main(args: string[]): Promise<number> {
   }
   // Announced only once the signal handlers are in place, so that a signal
   // sent as soon as the line is seen is handled, not fatal.
-  for (const addr of running.addrs) {
-    writeText(Deno.stdout, `Listening on ${formatAddress(addr)}\n`);
+  for (const { transport, addr, url } of running.listeners) {
+    const shown = transport === "tcp" ? formatAddress(addr) : url;
+    writeText(Deno.stdout, `Listening on ${shown}\n`);
   }
   try {
     await running.finished;
@@ -382,6 +529,17 @@ async function main(args: string[]): Promise<number> {
     for (const [signal, handler] of handlers) {
       Deno.removeSignalListener(signal, handler);
     }
+  }
+  for (const [url, stats] of running.udpStats) {
+    const drops = Object.entries(stats.dropped)
+      .filter(([, n]) => n > 0)
+      .map(([why, n]) => `${n} ${why}`)
+      .join(", ");
+    log(
+      `${url}: ${stats.echoedDatagrams} datagrams echoed; dropped: ${
+        drops || "none"
+      }`,
+    );
   }
   log("stopped");
   return exitCode;

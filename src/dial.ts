@@ -148,3 +148,113 @@ function isLookupFailure(error: unknown): boolean {
   return error instanceof Error &&
     error.message.includes("failed to lookup address");
 }
+
+/** Options for {@linkcode dialTls}: {@linkcode DialOptions} plus TLS. */
+export interface DialTlsOptions extends DialOptions {
+  /** Extra trusted CA certificates, PEM (a private CA, say). */
+  caCerts?: string[];
+  /**
+   * ALPN protocols to offer.
+   *
+   * @default {["echo"]}
+   */
+  alpnProtocols?: string[];
+  /**
+   * Skip checking the server's name against its certificate. The chain is
+   * still verified (Deno has no per-connection switch to skip that).
+   *
+   * @default {false}
+   */
+  unsafelyDisableHostnameVerification?: boolean;
+  /** A client certificate chain and key (PEM), for servers that ask. */
+  clientCert?: { cert: string; key: string };
+}
+
+/**
+ * Opens a TLS connection to an echo server and completes the handshake, so
+ * that certificate problems surface here, within `timeout`.
+ *
+ * @example Dial a TLS echo server with a private CA
+ * ```ts ignore
+ * import { dialTls } from "@deno-echo/echo";
+ *
+ * using conn = await dialTls({
+ *   hostname: "localhost",
+ *   port: 2443,
+ *   caCerts: [await Deno.readTextFile("ca.pem")],
+ * });
+ * ```
+ *
+ * @param options Where to connect, trust, ALPN, timeout and cancellation.
+ * @returns The connection, handshake done.
+ * @throws {Deno.errors.InvalidData} If the server's certificate is not
+ * trusted or does not name the host.
+ */
+export async function dialTls(options: DialTlsOptions): Promise<Deno.TlsConn> {
+  const {
+    hostname = "localhost",
+    port = 2000,
+    timeout = 0,
+    alpnProtocols = ["echo"],
+    caCerts,
+    clientCert,
+  } = options;
+  const tlsOptions = {
+    hostname,
+    alpnProtocols,
+    ...(caCerts === undefined ? {} : { caCerts }),
+    ...(options.unsafelyDisableHostnameVerification
+      ? { unsafelyDisableHostnameVerification: true }
+      : {}),
+  };
+  const started = performance.now();
+  let conn: Deno.TlsConn;
+  if (clientCert !== undefined) {
+    // Only connectTls can present a client certificate; it resolves the
+    // name itself (both families, Happy Eyeballs).
+    conn = await Deno.connectTls({ ...tlsOptions, port, ...clientCert });
+  } else {
+    conn = await Deno.startTls(await dial(options), tlsOptions);
+  }
+  const left = timeout > 0 ? timeout - (performance.now() - started) : 0;
+  let timedOut = false;
+  const timer = left > 0
+    ? setTimeout(() => {
+      timedOut = true;
+      conn.close();
+    }, left)
+    : undefined;
+  try {
+    await conn.handshake();
+    return conn;
+  } catch (error) {
+    try {
+      conn.close();
+    } catch {
+      // Closed by the timer.
+    }
+    if (timedOut) throw new ConnectTimeoutError(hostname, port, timeout);
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Opens a connection to an echo server on a Unix domain socket.
+ *
+ * @example Dial a Unix socket
+ * ```ts ignore
+ * import { dialUnix } from "@deno-echo/echo";
+ *
+ * using conn = await dialUnix("/run/echo.sock");
+ * ```
+ *
+ * @param path The socket's path.
+ * @returns The connection.
+ * @throws {Deno.errors.NotFound} If nothing is at `path`.
+ * @throws {Deno.errors.ConnectionRefused} If no server listens there.
+ */
+export function dialUnix(path: string): Promise<Deno.UnixConn> {
+  return Deno.connect({ transport: "unix", path });
+}

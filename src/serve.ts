@@ -9,6 +9,13 @@ import {
   parseListenUrl,
 } from "./listen_url.ts";
 import { DEFAULT_QUIT_WORD, validateQuitWord } from "./quit_word.ts";
+import {
+  serveUdp,
+  type UdpDropInfo,
+  type UdpEchoServer,
+  type UdpEchoStats,
+  type UdpServeOptions,
+} from "./udp_server.ts";
 
 /** The port the textbook echo clients dial. */
 export const DEFAULT_PORT = 2000;
@@ -90,6 +97,17 @@ export interface ServeOptions {
   listen?: readonly (string | ListenerSpec)[];
   /** Certificate and key, needed by `tls://` listeners. */
   tls?: ServeTlsOptions;
+  /** Limits for `udp://` listeners (see {@linkcode serveUdp}). */
+  udp?: Pick<
+    UdpServeOptions,
+    | "maxDatagramSize"
+    | "ratePerSource"
+    | "burst"
+    | "maxSources"
+    | "allowPrivilegedSourcePorts"
+  >;
+  /** Called when a `udp://` listener drops a datagram, and why. */
+  onUdpDrop?: (info: UdpDropInfo) => void;
   /**
    * Where to listen: a name (every address it resolves to; `localhost` means
    * both `127.0.0.1` and `::1`), an IP literal, or `::` for every interface
@@ -180,6 +198,8 @@ export interface EchoServer extends AsyncDisposable {
   readonly addrs: readonly Deno.NetAddr[];
   /** Every listener, with its kind and URL. */
   readonly listeners: readonly ListenerInfo[];
+  /** What the `udp://` listeners have echoed and dropped, by listener URL. */
+  readonly udpStats: ReadonlyMap<string, UdpEchoStats>;
   /** Resolves once the listeners are closed and every connection has ended. */
   readonly finished: Promise<void>;
   /** Connections open right now. */
@@ -287,15 +307,13 @@ function listenerSpecs(options: ServeOptions): ListenerSpec[] {
     if (spec.transport === "tls" && options.tls === undefined) {
       throw new TypeError("A tls:// listener needs the tls option");
     }
-    if (spec.transport === "udp") {
-      throw new RangeError("udp:// listeners are served by serveUdp()");
-    }
   }
   return specs;
 }
 
 interface OpenListener {
-  readonly listener: Deno.Listener;
+  /** A stream listener, or a UDP server (which needs no accept loop). */
+  readonly listener: Deno.Listener | UdpEchoServer;
   readonly info: ListenerInfo;
   /** Removes what the listener left behind (a Unix socket file). */
   readonly cleanup?: () => Promise<void>;
@@ -309,42 +327,75 @@ async function openListeners(
   const opened: OpenListener[] = [];
   const add = (
     transport: ListenerSpec["transport"],
-    listener: Deno.Listener,
+    listener: Deno.Listener | UdpEchoServer,
+    addr: Deno.Addr,
     cleanup?: () => Promise<void>,
   ): void => {
-    const info = {
-      transport,
-      addr: listener.addr,
-      url: formatListener(transport, listener.addr),
-    };
+    const info = { transport, addr, url: formatListener(transport, addr) };
     opened.push(cleanup ? { listener, info, cleanup } : { listener, info });
   };
   try {
     for (const spec of specs) {
-      if (spec.transport === "unix") {
-        const listener = await listenUnix(spec.path, options.onStaleSocket);
-        add("unix", listener, () => removeSocket(spec.path));
-      } else if (spec.transport === "tls") {
-        const { cert, key, alpnProtocols = ["echo"] } = options.tls!;
-        const bind = (hostname: string, port: number): Deno.TlsListener =>
-          Deno.listenTls({ hostname, port, cert, key, alpnProtocols });
-        for (const l of await listenAll(spec.hostname, spec.port, bind)) {
-          add("tls", l);
+      try {
+        await openOne(spec);
+      } catch (error) {
+        if (typeof error === "object" && error !== null) {
+          failures.set(error, spec);
         }
-      } else {
-        for (const l of await listenAll(spec.hostname, spec.port)) {
-          add("tcp", l);
-        }
+        throw error;
       }
     }
   } catch (error) {
     for (const { listener, cleanup } of opened) {
-      listener.close();
+      await listener.close();
       await cleanup?.();
     }
     throw error;
   }
   return opened;
+
+  async function openOne(spec: ListenerSpec): Promise<void> {
+    if (spec.transport === "unix") {
+      const listener = await listenUnix(spec.path, options.onStaleSocket);
+      add("unix", listener, listener.addr, () => removeSocket(spec.path));
+    } else if (spec.transport === "tls") {
+      const { cert, key, alpnProtocols = ["echo"] } = options.tls!;
+      const bind = (hostname: string, port: number): Deno.TlsListener =>
+        Deno.listenTls({ hostname, port, cert, key, alpnProtocols });
+      for (const l of await listenAll(spec.hostname, spec.port, bind)) {
+        add("tls", l, l.addr);
+      }
+    } else if (spec.transport === "udp") {
+      const udp = await serveUdp({
+        hostname: spec.hostname,
+        port: spec.port,
+        ...options.udp,
+        ...(options.onUdpDrop ? { onDrop: options.onUdpDrop } : {}),
+      });
+      // One UDP server may have several sockets (both loopbacks).
+      for (const addr of udp.addrs) add("udp", udp, addr);
+    } else {
+      for (const l of await listenAll(spec.hostname, spec.port)) {
+        add("tcp", l, l.addr);
+      }
+    }
+  }
+}
+
+/** Which listener each failure of {@linkcode serve} came from. */
+const failures = new WeakMap<object, ListenerSpec>();
+
+/**
+ * Tells which listener could not be opened, for an error thrown by
+ * {@linkcode serve}.
+ *
+ * @param error What `serve()` threw.
+ * @returns The listener it was opening, if the error came from one.
+ */
+export function failedListener(error: unknown): ListenerSpec | undefined {
+  return typeof error === "object" && error !== null
+    ? failures.get(error)
+    : undefined;
 }
 
 /** Removes our socket file, if it is still a socket (never anything else). */
@@ -396,6 +447,7 @@ class Server implements EchoServer {
   readonly #options: ServeOptions;
   readonly #settings: Settings;
   readonly #live = new Map<number, Live>();
+  readonly #udp = new Map<string, UdpEchoServer>();
   /** Open connections per client address, kept only with `maxPerIp`. */
   readonly #perIp = new Map<string, number>();
   /** Aborted when the listeners close: ends back-off sleeps. */
@@ -415,11 +467,20 @@ class Server implements EchoServer {
     this.addrs = this.listeners.flatMap(({ addr }) =>
       addr.transport === "tcp" ? [addr] : []
     );
+    for (const { listener, info } of listeners) {
+      // Keyed by its first address: one UDP server may have several.
+      const known = [...this.#udp.values()].includes(listener as UdpEchoServer);
+      if (isUdp(listener) && !known) this.#udp.set(info.url, listener);
+    }
     this.finished = this.#run();
   }
 
   get connections(): number {
     return this.#live.size;
+  }
+
+  get udpStats(): ReadonlyMap<string, UdpEchoStats> {
+    return new Map([...this.#udp].map(([url, udp]) => [url, udp.stats]));
   }
 
   async #run(): Promise<void> {
@@ -434,6 +495,7 @@ class Server implements EchoServer {
   }
 
   async #acceptLoop({ listener, info }: OpenListener): Promise<void> {
+    if (isUdp(listener)) return await listener.finished;
     const stop = this.#stopAccepting.signal;
     let backoff = 0;
     while (!stop.aborted) {
@@ -546,7 +608,8 @@ class Server implements EchoServer {
     if (this.#stopAccepting.signal.aborted) return;
     this.#stopAccepting.abort();
     for (const { listener } of this.#listeners) {
-      closeQuietly(listener);
+      if (isUdp(listener)) listener.close();
+      else closeQuietly(listener);
     }
   }
 
@@ -575,6 +638,12 @@ class Server implements EchoServer {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+function isUdp(
+  listener: Deno.Listener | UdpEchoServer,
+): listener is UdpEchoServer {
+  return "stats" in listener;
 }
 
 /** Closes a connection or listener that may be closed already. */
