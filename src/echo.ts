@@ -1,5 +1,6 @@
 // Copyright the deno-echo authors. MIT license.
 
+import { watchIdle } from "./idle_sweeper.ts";
 import { DEFAULT_QUIT_WORD, QuitWordScanner } from "./quit_word.ts";
 
 /**
@@ -171,22 +172,15 @@ export async function echo(
   if (signal?.aborted) onAbort();
   signal?.addEventListener("abort", onAbort, { once: true });
 
-  // One timer per connection, re-armed only when it fires early, so reads
-  // and writes cost a clock read rather than a timer reset.
-  let lastActivity = performance.now();
-  let idleTimer: ReturnType<typeof setTimeout> | undefined;
-  const checkIdle = (): void => {
-    const idleFor = performance.now() - lastActivity;
-    if (idleFor >= idleTimeout) {
+  // Activity costs a clock read; one shared timer per timeout value checks
+  // every connection's last activity (see idle_sweeper.ts).
+  const idle = idleTimeout > 0
+    ? watchIdle(idleTimeout, (idleFor) =>
       stop(
         "idle",
         new Deno.errors.TimedOut(`Idle for ${Math.round(idleFor)} ms`),
-      );
-    } else {
-      idleTimer = setTimeout(checkIdle, idleTimeout - idleFor);
-    }
-  };
-  if (idleTimeout > 0) idleTimer = setTimeout(checkIdle, idleTimeout);
+      ))
+    : { lastActivity: 0, cancel(): void {} };
 
   try {
     let buffer = new Uint8Array(MIN_BUFFER_SIZE);
@@ -198,7 +192,7 @@ export async function echo(
         await port.end();
         return { bytes, reason: "eof" };
       }
-      lastActivity = performance.now();
+      idle.lastActivity = performance.now();
       let cut = scanner === null ? -1 : scanner.scan(value);
       let reason: "quit" | "limit" = "quit";
       if (maxBytes > 0 && (cut < 0 ? value.length : cut) >= maxBytes - bytes) {
@@ -207,10 +201,10 @@ export async function echo(
       }
       const chunk = cut < 0 ? value : value.subarray(0, cut);
       await port.write(chunk);
-      lastActivity = performance.now();
+      idle.lastActivity = performance.now();
       bytes += chunk.length;
       if (cut >= 0) {
-        clearTimeout(idleTimer);
+        idle.cancel();
         await port.lingeringClose(lingerTimeout);
         return { bytes, reason };
       }
@@ -237,7 +231,7 @@ export async function echo(
     port.abort(error);
     return { bytes, reason: "error", error };
   } finally {
-    clearTimeout(idleTimer);
+    idle.cancel();
     signal?.removeEventListener("abort", onAbort);
     port.release();
   }
