@@ -1,5 +1,6 @@
 // Copyright the deno-echo authors. MIT license.
 
+import { closeQuietly } from "./close.ts";
 import { Buffer } from "node:buffer";
 import { dial } from "./dial.ts";
 import { Histogram } from "./histogram.ts";
@@ -867,11 +868,7 @@ class Lane {
   #close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    try {
-      this.#conn.close();
-    } catch {
-      // Already closed.
-    }
+    closeQuietly(this.#conn);
     this.#wakeForSlot();
     this.#wakeFromSleep();
   }

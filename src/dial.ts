@@ -1,5 +1,6 @@
 // Copyright the deno-echo authors. MIT license.
 
+import { closeQuietly } from "./close.ts";
 import { ipFamily } from "./address.ts";
 import { type IPFamily, resolveAll } from "./resolve.ts";
 
@@ -228,11 +229,7 @@ export async function dialTls(options: DialTlsOptions): Promise<Deno.TlsConn> {
     await conn.handshake();
     return conn;
   } catch (error) {
-    try {
-      conn.close();
-    } catch {
-      // Closed by the timer.
-    }
+    closeQuietly(conn);
     if (timedOut) throw new ConnectTimeoutError(hostname, port, timeout);
     throw error;
   } finally {

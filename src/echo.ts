@@ -1,5 +1,6 @@
 // Copyright the deno-echo authors. MIT license.
 
+import { closeQuietly } from "./close.ts";
 import { watchIdle } from "./idle_sweeper.ts";
 import { DEFAULT_QUIT_WORD, QuitWordScanner } from "./quit_word.ts";
 
@@ -317,11 +318,7 @@ class ConnPort implements Port {
   #close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    try {
-      this.#conn.close();
-    } catch {
-      // Already closed.
-    }
+    closeQuietly(this.#conn);
   }
 }
 

@@ -1,5 +1,6 @@
 // Copyright the deno-echo authors. MIT license.
 
+import { closeQuietly } from "./close.ts";
 import { formatAddress, unmapIPv4 } from "./address.ts";
 import { dial, type DialOptions } from "./dial.ts";
 
@@ -211,11 +212,7 @@ export class EchoClient implements AsyncDisposable {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    try {
-      this.conn.close();
-    } catch {
-      // Already closed.
-    }
+    closeQuietly(this.conn);
   }
 
   /** Closes the connection (for `await using`). */

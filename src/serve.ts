@@ -1,5 +1,6 @@
 // Copyright the deno-echo authors. MIT license.
 
+import { closeQuietly } from "./close.ts";
 import { unmapIPv4 } from "./address.ts";
 import { echo, type EchoResult } from "./echo.ts";
 import { listenAll, listenUnix } from "./listen.ts";
@@ -644,15 +645,6 @@ function isUdp(
   listener: Deno.Listener | UdpEchoServer,
 ): listener is UdpEchoServer {
   return "stats" in listener;
-}
-
-/** Closes a connection or listener that may be closed already. */
-function closeQuietly(resource: { close(): void }): void {
-  try {
-    resource.close();
-  } catch {
-    // Already closed (the echo closes its connection itself, as usual).
-  }
 }
 
 /** What `maxPerIp` counts by: the address, or one key for all Unix peers. */

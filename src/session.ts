@@ -1,5 +1,6 @@
 // Copyright the deno-echo authors. MIT license.
 
+import { closeQuietly } from "./close.ts";
 import { DEFAULT_QUIT_WORD, QuitWordScanner } from "./quit_word.ts";
 
 const LF = 0x0a;
@@ -421,11 +422,7 @@ export async function runSession(
     clearTimeout(stallTimer);
     echoReader.releaseLock();
     outputWriter.releaseLock();
-    try {
-      conn.close();
-    } catch {
-      // Closed already when its stream ended.
-    }
+    closeQuietly(conn);
   }
 }
 
