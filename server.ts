@@ -33,7 +33,10 @@ import {
 } from "./src/cli.ts";
 import { LogLimiter } from "./src/log_limiter.ts";
 import { DEFAULT_UDP_RATE_PER_SOURCE } from "./src/udp_server.ts";
-import { DEFAULT_MAX_DATAGRAM_SIZE } from "./src/udp_socket.ts";
+import {
+  DEFAULT_MAX_DATAGRAM_SIZE,
+  MAX_DATAGRAM_SIZE,
+} from "./src/udp_socket.ts";
 import { UnknownHostError } from "./src/resolve.ts";
 import { type ListenerSpec, parseListenUrl } from "./src/listen_url.ts";
 import {
@@ -242,9 +245,19 @@ function parseServerArgs(args: string[]): ServerArgs | "help" | "version" {
     listen,
     certFile: values.cert,
     keyFile: values.key,
-    handshakeTimeout: duration("handshake-timeout", DEFAULT_HANDSHAKE_TIMEOUT),
+    handshakeTimeout: checkRange(
+      duration("handshake-timeout", DEFAULT_HANDSHAKE_TIMEOUT),
+      "--handshake-timeout",
+      1,
+      Infinity,
+    ),
     udpRate: count("udp-rate", DEFAULT_UDP_RATE_PER_SOURCE),
-    maxDatagram: count("max-datagram", DEFAULT_MAX_DATAGRAM_SIZE, true),
+    maxDatagram: checkRange(
+      count("max-datagram", DEFAULT_MAX_DATAGRAM_SIZE, true),
+      "--max-datagram",
+      1,
+      MAX_DATAGRAM_SIZE,
+    ),
     quitWord,
     drainTimeout: duration("drain-timeout", DEFAULT_DRAIN_TIMEOUT),
     idleTimeout: duration("idle-timeout", DEFAULT_IDLE_TIMEOUT),
@@ -253,6 +266,22 @@ function parseServerArgs(args: string[]): ServerArgs | "help" | "version" {
     maxBytes: count("max-bytes", 0, true),
     quiet: values.quiet ?? false,
   };
+}
+
+function checkRange(
+  value: number,
+  option: string,
+  min: number,
+  max: number,
+): number {
+  if (value < min || value > max) {
+    throw new UsageError(
+      `Invalid ${option}: expected ${
+        max === Infinity ? `more than ${min - 1}` : `${min} to ${max}`
+      }`,
+    );
+  }
+  return value;
 }
 
 function log(text: string): void {
@@ -423,16 +452,16 @@ async function main(args: string[]): Promise<number> {
     options.listen.length > 0 ? ` via ${info.listener}` : "";
   const logConnections: ServeOptions = options.quiet ? {} : {
     onOpen: (info) =>
-      connectionLog.line(
+      connectionLog.line(() =>
         `#${info.id} ${formatAddress(info.remoteAddr)}${
           via(info)
-        } connected (${server.connections} open)`,
+        } connected (${server.connections} open)`
       ),
     onClose: (info) =>
-      connectionLog.line(
+      connectionLog.line(() =>
         `#${info.id} ${formatAddress(info.remoteAddr)} closed: ${
           describeClose(info)
-        } (${server.connections} open)`,
+        } (${server.connections} open)`
       ),
   };
   try {

@@ -1,6 +1,7 @@
 // Copyright the deno-echo authors. MIT license.
 
 import { closeQuietly } from "./close.ts";
+import { fairTurn } from "./fair_turn.ts";
 import { watchIdle } from "./idle_sweeper.ts";
 import { DEFAULT_QUIT_WORD, QuitWordScanner } from "./quit_word.ts";
 
@@ -158,9 +159,11 @@ export async function echo(
     ? DEFAULT_QUIT_WORD
     : options.quitWord;
   const scanner = quitWord === null ? null : new QuitWordScanner(quitWord);
-  const port = hasConnMethods(stream)
-    ? new ConnPort(stream)
-    : new StreamPort(stream);
+  // A Deno.Conn is read and written by direct calls in the loop (no wrapper
+  // promise per chunk); the port handles the rest (closing, other streams).
+  const conn = hasConnMethods(stream) ? stream : undefined;
+  const streams = conn ? undefined : new StreamPort(stream);
+  const port: Port = conn ? new ConnPort(conn) : streams!;
   let bytes = 0;
 
   /** Why we stopped the stream ourselves, if we did. */
@@ -173,27 +176,35 @@ export async function echo(
   if (signal?.aborted) onAbort();
   signal?.addEventListener("abort", onAbort, { once: true });
 
-  // Activity costs a clock read; one shared timer per timeout value checks
-  // every connection's last activity (see idle_sweeper.ts).
+  // Activity costs an increment; one shared timer per timeout value checks
+  // every connection's activity count (see idle_sweeper.ts).
   const idle = idleTimeout > 0
     ? watchIdle(idleTimeout, (idleFor) =>
       stop(
         "idle",
         new Deno.errors.TimedOut(`Idle for ${Math.round(idleFor)} ms`),
       ))
-    : { lastActivity: 0, cancel(): void {} };
+    : { activity: 0, cancel(): void {} };
 
   try {
     let buffer = new Uint8Array(MIN_BUFFER_SIZE);
     let small = 0;
     while (true) {
-      const value = await port.read(buffer);
+      let value: Uint8Array | null;
+      if (conn) {
+        const wait = fairTurn();
+        if (wait) await wait;
+        const n = await conn.read(buffer);
+        value = n === null ? null : buffer.subarray(0, n);
+      } else {
+        value = await streams!.read(buffer);
+      }
       if (value === null) {
         if (stopped) return { bytes, ...stopped };
         await port.end();
         return { bytes, reason: "eof" };
       }
-      idle.lastActivity = performance.now();
+      idle.activity++;
       let cut = scanner === null ? -1 : scanner.scan(value);
       let reason: "quit" | "limit" = "quit";
       if (maxBytes > 0 && (cut < 0 ? value.length : cut) >= maxBytes - bytes) {
@@ -201,8 +212,15 @@ export async function echo(
         reason = "limit";
       }
       const chunk = cut < 0 ? value : value.subarray(0, cut);
-      await port.write(chunk);
-      idle.lastActivity = performance.now();
+      if (conn) {
+        for (let off = 0; off < chunk.length;) {
+          off += await conn.write(off === 0 ? chunk : chunk.subarray(off));
+          idle.activity++;
+        }
+      } else {
+        await streams!.write(chunk);
+        idle.activity++;
+      }
       bytes += chunk.length;
       if (cut >= 0) {
         idle.cancel();
@@ -238,12 +256,8 @@ export async function echo(
   }
 }
 
-/** The few operations the echo loop needs, over a conn or over streams. */
+/** How the echo loop ends a connection, over a conn or over streams. */
 interface Port {
-  /** Reads into `buffer` (which may be transferred): the bytes, or null. */
-  read(buffer: Uint8Array): Promise<Uint8Array | null>;
-  /** Writes all of `chunk`. */
-  write(chunk: Uint8Array): Promise<void>;
   /** After EOF, everything echoed: close. */
   end(): Promise<void>;
   /**
@@ -274,17 +288,6 @@ class ConnPort implements Port {
 
   constructor(conn: ConnLike) {
     this.#conn = conn;
-  }
-
-  async read(buffer: Uint8Array): Promise<Uint8Array | null> {
-    const n = await this.#conn.read(buffer);
-    return n === null ? null : buffer.subarray(0, n);
-  }
-
-  async write(chunk: Uint8Array): Promise<void> {
-    for (let off = 0; off < chunk.length;) {
-      off += await this.#conn.write(chunk.subarray(off));
-    }
   }
 
   end(): Promise<void> {
@@ -339,6 +342,7 @@ class StreamPort implements Port {
     this.#writer = stream.writable.getWriter();
   }
 
+  /** Reads into `buffer` (which may be transferred): the bytes, or null. */
   async read(buffer: Uint8Array): Promise<Uint8Array | null> {
     const { value, done } = this.#byob
       ? await (this.#reader as ReadableStreamBYOBReader).read(buffer)
@@ -347,6 +351,7 @@ class StreamPort implements Port {
     return done || value === undefined ? null : value;
   }
 
+  /** Writes all of `chunk`. */
   write(chunk: Uint8Array): Promise<void> {
     return this.#writer.write(chunk);
   }

@@ -33,11 +33,14 @@ export class LogLimiter implements Disposable {
     this.#tokens = options.burst;
   }
 
-  /** Writes the line, or counts it when over the limit. */
-  line(text: string): void {
+  /**
+   * Writes the line, or counts it when over the limit. Give a function to
+   * build the text only when it is written (cheap under a flood).
+   */
+  line(text: string | (() => string)): void {
     if (this.#take()) {
       this.#reportDropped();
-      this.#write(text);
+      this.#write(typeof text === "string" ? text : text());
       return;
     }
     if (this.#dropped === 0) {

@@ -45,7 +45,7 @@ export class QuitWordScanner {
    * @throws {TypeError} If the word is empty or contains whitespace.
    */
   constructor(word: string = DEFAULT_QUIT_WORD) {
-    this.#word = new TextEncoder().encode(validateQuitWord(word));
+    this.#word = encodeWord(word);
   }
 
   /** The quit word as bytes' text. */
@@ -105,6 +105,18 @@ export class QuitWordScanner {
     this.#matched = 0;
     this.#failed = false;
   }
+}
+
+/** Encoded words, shared by every scanner (one per connection) of a word. */
+const encodedWords = new Map<string, Uint8Array>();
+
+function encodeWord(word: string): Uint8Array {
+  let bytes = encodedWords.get(word);
+  if (bytes === undefined) {
+    bytes = new TextEncoder().encode(validateQuitWord(word));
+    if (encodedWords.size < 64) encodedWords.set(word, bytes);
+  }
+  return bytes;
 }
 
 /** The 4-aligned middle of a chunk as 32-bit words (see findNewline). */

@@ -98,9 +98,12 @@ export class IncompleteEchoError extends Error {
     const bytes = result.sent - result.echoed;
     const lines = result.linesSent - result.linesEchoed;
     super(
-      `Server closed the connection before echoing everything: ${bytes} bytes` +
-        (lines > 0 ? ` (${lines} of ${result.linesSent} lines)` : "") +
-        " not echoed",
+      bytes === 0
+        ? `Server closed the connection before all the input was sent ` +
+          `(${result.sent} bytes sent and echoed)`
+        : `Server closed the connection before echoing everything: ${bytes} bytes` +
+          (lines > 0 ? ` (${lines} of ${result.linesSent} lines)` : "") +
+          " not echoed",
       options,
     );
     this.name = "IncompleteEchoError";
@@ -243,6 +246,8 @@ export async function runSession(
 
   let sending = true;
   let receiving = true;
+  /** The input ended by itself (not cut off by the server closing). */
+  let inputEnded = false;
   /** A reset seen while sending, reported if echoes are missing. */
   let reset: Error | undefined;
   /** Set when the session is cut short by a timeout or a bad echo. */
@@ -358,6 +363,8 @@ export async function runSession(
       while (receiving) {
         const { value, done } = await inputReader.read();
         if (done || !receiving) {
+          // Input ended by itself, not because the server went away.
+          if (done && receiving) inputEnded = true;
           // End of input at a prompt (Ctrl-D): end the prompt's line.
           if (done && interactive && receiving && !quitSent) {
             await outputWriter.write(NEWLINE);
@@ -414,9 +421,13 @@ export async function runSession(
       }
       throw reason;
     }
-    if (result.echoed < result.sent && !result.outputClosed) {
+    if (result.outputClosed) return result;
+    if (result.echoed < result.sent) {
       throw reset ?? new IncompleteEchoError(result);
     }
+    // Everything sent was echoed, but the server closed before the input
+    // was all sent (a server at its connection limit, say).
+    if (!inputEnded && !quitSent) throw new IncompleteEchoError(result);
     return result;
   } finally {
     clearTimeout(stallTimer);
