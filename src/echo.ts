@@ -1,7 +1,7 @@
 // Copyright the deno-echo authors. MIT license.
 
 import { closeQuietly } from "./close.ts";
-import { fairTurn } from "./fair_turn.ts";
+import { countConnection, fairTurn } from "./fair_turn.ts";
 import { watchIdle } from "./idle_sweeper.ts";
 import { DEFAULT_QUIT_WORD, QuitWordScanner } from "./quit_word.ts";
 
@@ -186,6 +186,7 @@ export async function echo(
       ))
     : { activity: 0, cancel(): void {} };
 
+  if (conn) countConnection(1);
   try {
     let buffer = new Uint8Array(MIN_BUFFER_SIZE);
     let small = 0;
@@ -250,6 +251,7 @@ export async function echo(
     port.abort(error);
     return { bytes, reason: "error", error };
   } finally {
+    if (conn) countConnection(-1);
     idle.cancel();
     signal?.removeEventListener("abort", onAbort);
     port.release();

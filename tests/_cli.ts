@@ -9,8 +9,14 @@
 // as `["/tmp/x/echo-server"]`, to run the same checks against a compiled
 // binary, or set ECHO_SERVER_BIN / ECHO_CLIENT_BIN to re-run whole suites
 // against binaries.
+//
+// Also here: reading and writing a client connection, and the assertions
+// shared by the files that run the programs (usage errors, crashes, log
+// lines, a clean stop). Generic helpers are in ./_util.ts.
 
+import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
+import { concat, within } from "./_util.ts";
 
 /** The argv prefix that launches a program; test arguments follow it. */
 export type Command = readonly string[];
@@ -69,16 +75,6 @@ export type Input = Uint8Array | string;
 
 function toBytes(input: Input): Uint8Array {
   return typeof input === "string" ? encoder.encode(input) : input;
-}
-
-function concat(chunks: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
 }
 
 /** Everything a stream has produced so far, as bytes and as text. */
@@ -521,6 +517,24 @@ export async function readToEnd(conn: Deno.Conn): Promise<Uint8Array> {
   }
 }
 
+/** Whether an error means the peer closed or reset the connection. */
+export function isConnectionClosed(error: unknown): boolean {
+  return error instanceof Deno.errors.ConnectionReset ||
+    error instanceof Deno.errors.BrokenPipe ||
+    error instanceof Deno.errors.ConnectionAborted ||
+    error instanceof Deno.errors.NotConnected;
+}
+
+/** Reads until end of stream; a reset counts as the end. */
+export async function readUntilClosed(conn: Deno.Conn): Promise<Uint8Array> {
+  try {
+    return await readToEnd(conn);
+  } catch (error) {
+    if (isConnectionClosed(error)) return new Uint8Array();
+    throw error;
+  }
+}
+
 /**
  * Sends `data`, half-closes, and returns everything echoed until the server
  * closes (sending and receiving at once, so large data cannot deadlock).
@@ -534,6 +548,32 @@ export async function roundTrip(
     readToEnd(conn),
   ]);
   return echoed;
+}
+
+/**
+ * Asserts a new connection is not served: refused, or (if it reached the
+ * kernel's backlog while the listener was closing) closed or reset without
+ * an echo, within 5 s. `what` names the client in a failure.
+ */
+export async function assertNotServed(
+  addr: { hostname: string; port: number },
+  what: string,
+): Promise<void> {
+  let conn: Deno.TcpConn;
+  try {
+    conn = await connectTo(addr);
+  } catch (error) {
+    if (error instanceof Deno.errors.ConnectionRefused) return;
+    throw error;
+  }
+  using _ = conn;
+  try {
+    await writeAll(conn, "ping\n");
+    const echoed = await within(readToEnd(conn), 5000, what);
+    assert.equal(echoed.length, 0, `${what}: got an echo`);
+  } catch (error) {
+    if (!isConnectionClosed(error)) throw error;
+  }
 }
 
 /** Random bytes (crypto.getRandomValues fills at most 64 KiB at a time). */
@@ -553,4 +593,52 @@ export function stackFrames(stderr: string): string[] {
 /** The non-empty lines of a text. */
 export function lines(text: string): string[] {
   return text.split("\n").filter((line) => line !== "");
+}
+
+/** A server log line pattern: ISO timestamp, then `rest` (a pattern). */
+export function logLine(rest: string): RegExp {
+  return new RegExp(`^\\d{4}-\\d\\d-\\d\\dT[0-9:.]+Z ${rest}$`, "m");
+}
+
+/** Asserts no uncaught error and no stack frame in a program's stderr. */
+export function assertNoCrash(stderr: string): void {
+  assert.doesNotMatch(stderr, /Uncaught|panicked/);
+  assert.deepEqual(stackFrames(stderr), [], stderr);
+}
+
+/**
+ * Asserts a usage error: exit 2, nothing on stdout, no crash, and on stderr
+ * exactly a one-line message from `program` matching `message`, then the
+ * --help hint.
+ */
+export function assertUsage(
+  result: ProcessResult,
+  program: "echo-server" | "echo-client",
+  message: RegExp,
+): void {
+  assert.equal(result.code, 2, result.stderr);
+  assert.equal(result.stdout, "");
+  assertNoCrash(result.stderr);
+  const [first, hint, ...rest] = lines(result.stderr);
+  assert.deepEqual(rest, [], result.stderr);
+  assert.match(first ?? "", new RegExp(`^${program}: \\S`));
+  assert.match(first ?? "", message);
+  assert.equal(hint, `Try '${program} --help' for usage.`);
+}
+
+/**
+ * Stops a server that should still be running with SIGTERM (waiting at most
+ * `timeout` ms) and asserts a clean stop: exit 0, no crash or stack trace,
+ * and the final "stopped" log line.
+ */
+export async function assertStopsCleanly(
+  server: Proc,
+  timeout: number = DEFAULT_TIMEOUT,
+): Promise<ProcessResult> {
+  assert.equal(server.exited, false, `server died:\n${server.stderr}`);
+  const result = await server.stop("SIGTERM", timeout);
+  assertNoCrash(result.stderr);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stderr, logLine("stopped"));
+  return result;
 }

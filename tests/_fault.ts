@@ -1,24 +1,26 @@
 // Copyright the deno-echo authors. MIT license.
 
 // Helpers for the fault-injection tests (tests/fault_test.ts): seeded random
-// payloads, byte-exact comparison with a useful message, bounded waits, the
-// server's resident memory read from /proc, and "is a fresh client still
-// served?" checks. Processes are started with the helpers in ./_cli.ts.
+// payloads, streamed byte-exact comparison, the server's resident memory read
+// from /proc, and "is a fresh client still served?" checks. Processes are
+// started with the helpers in ./_cli.ts; generic ones are in ./_util.ts.
 
 import assert from "node:assert/strict";
 import {
   type Command,
   connectTo,
-  readToEnd,
+  isConnectionClosed,
   roundTrip,
   SERVER_COMMAND,
-  writeAll,
 } from "./_cli.ts";
-
-/** 1024 bytes. */
-export const KiB = 1024;
-/** 1024 KiB. */
-export const MiB = 1024 * KiB;
+import {
+  assertBytesEqual,
+  KiB,
+  mulberry32,
+  randInt,
+  randomBytes,
+  within,
+} from "./_util.ts";
 
 /** A host and port to dial. */
 export interface Addr {
@@ -27,37 +29,27 @@ export interface Addr {
 }
 
 /**
- * A small seeded PRNG (mulberry32): every payload in the fault tests comes
- * from one, so a failure reproduces from the seed in its message.
+ * A seeded PRNG (mulberry32, see ./_util.ts) that remembers its seed: every
+ * payload in the fault tests comes from one, so a failure reproduces from
+ * the seed in its message.
  */
 export class Prng {
   readonly seed: number;
-  #state: number;
+  readonly #rand: () => number;
 
   constructor(seed: number) {
     this.seed = seed >>> 0;
-    this.#state = this.seed;
-  }
-
-  /** The next 32 random bits, as an unsigned integer. */
-  next(): number {
-    this.#state = (this.#state + 0x6d2b79f5) >>> 0;
-    let t = this.#state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
+    this.#rand = mulberry32(this.seed);
   }
 
   /** An integer from `min` to `max`, both included. */
   int(min: number, max: number): number {
-    return min + Math.floor((this.next() / 4294967296) * (max - min + 1));
+    return randInt(this.#rand, min, max);
   }
 
   /** `n` random bytes. */
   bytes(n: number): Uint8Array {
-    const words = new Uint32Array(Math.ceil(n / 4));
-    for (let i = 0; i < words.length; i++) words[i] = this.next();
-    return new Uint8Array(words.buffer, 0, n);
+    return randomBytes(this.#rand, n);
   }
 }
 
@@ -83,89 +75,6 @@ export function withoutNewlines(bytes: Uint8Array): Uint8Array {
     bytes[i] = LF + 1;
   }
   return bytes;
-}
-
-/** Concatenates byte arrays. */
-export function concat(chunks: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
-}
-
-/** Index of the first byte where `a` and `b` differ, or -1. */
-function firstDifference(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return i;
-  return a.length === b.length ? -1 : n;
-}
-
-/**
- * Asserts two byte arrays are identical, reporting lengths and the first
- * differing offset rather than dumping megabytes.
- */
-export function assertBytesEqual(
-  actual: Uint8Array,
-  expected: Uint8Array,
-  what: string,
-): void {
-  const at = firstDifference(actual, expected);
-  if (at < 0) return;
-  assert.fail(
-    `${what}: got ${actual.length} bytes, expected ${expected.length}; ` +
-      `first difference at byte ${at} (got ${actual[at]}, expected ${
-        expected[at]
-      })`,
-  );
-}
-
-/**
- * Resolves or rejects like `promise`, but rejects after `ms` milliseconds
- * if it has not settled by then. The timer is always cleared.
- */
-export async function within<T>(
-  promise: Promise<T>,
-  ms: number,
-  what: string,
-): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`Timed out after ${ms} ms: ${what}`)),
-      ms,
-    );
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Waits `ms` milliseconds: only for pacing a deliberately slow client. */
-export function pause(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Whether an error means the peer closed or reset the connection. */
-export function isConnectionClosed(error: unknown): boolean {
-  return error instanceof Deno.errors.ConnectionReset ||
-    error instanceof Deno.errors.BrokenPipe ||
-    error instanceof Deno.errors.ConnectionAborted ||
-    error instanceof Deno.errors.NotConnected;
-}
-
-/** Reads until end of stream; a reset counts as the end. */
-export async function readUntilClosed(conn: Deno.Conn): Promise<Uint8Array> {
-  try {
-    return await readToEnd(conn);
-  } catch (error) {
-    if (isConnectionClosed(error)) return new Uint8Array();
-    throw error;
-  }
 }
 
 /**
@@ -445,28 +354,6 @@ export async function servedWithRetry(
     return attempt;
   }
   assert.fail(`${what}: not served in ${attempts} attempts: ${failures}`);
-}
-
-/**
- * Asserts a new connection is not served: refused, or closed or reset
- * without an echo.
- */
-export async function assertNotServed(addr: Addr, what: string): Promise<void> {
-  let conn: Deno.TcpConn;
-  try {
-    conn = await connectTo(addr);
-  } catch (error) {
-    if (error instanceof Deno.errors.ConnectionRefused) return;
-    throw error;
-  }
-  using _ = conn;
-  try {
-    await writeAll(conn, "ping\n");
-    const echoed = await within(readToEnd(conn), 5000, what);
-    assert.equal(echoed.length, 0, `${what}: got an echo`);
-  } catch (error) {
-    if (!isConnectionClosed(error)) throw error;
-  }
 }
 
 /**

@@ -10,6 +10,7 @@ import { serve } from "../mod.ts";
 import { fairness } from "../src/bench.ts";
 import { payloadKey, payloadTable } from "../src/bench_payload.ts";
 import { runClient } from "./_cli.ts";
+import { mulberry32 } from "./_util.ts";
 
 /** A TCP server on 127.0.0.1:0 that runs `handle` on each connection. */
 interface ScriptedServer extends AsyncDisposable {
@@ -298,13 +299,7 @@ Deno.test("runBench() checks its options", async () => {
 
 Deno.test("Histogram percentiles are within the bucket error of exact ones", async (t) => {
   // A seeded generator keeps failures reproducible.
-  let x = 12345;
-  const random = (): number => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 2 ** 32;
-  };
+  const random = mulberry32(12345);
   const distributions: [string, () => number][] = [
     [
       "log-uniform over 1 ns to 10 s",

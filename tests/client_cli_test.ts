@@ -13,6 +13,7 @@ import {
   type ServeOptions,
 } from "../mod.ts";
 import {
+  assertUsage,
   CLIENT_COMMAND,
   DEFAULT_TIMEOUT,
   lines,
@@ -98,17 +99,6 @@ function assertFailed(
   assert.match(errorLines[0]!, /^echo-client: \S/);
   assert.match(errorLines[0]!, message);
   assert.deepEqual(stackFrames(result.stderr), []);
-}
-
-/** Asserts a usage error: exit 2, one message line and the --help hint. */
-function assertUsage(result: ProcessResult, message: RegExp): void {
-  assert.equal(result.code, 2, result.stderr);
-  assert.equal(result.stdout, "");
-  const [first, hint, ...rest] = lines(result.stderr);
-  assert.deepEqual(rest, [], result.stderr);
-  assert.match(first ?? "", /^echo-client: \S/);
-  assert.match(first ?? "", message);
-  assert.equal(hint, "Try 'echo-client --help' for usage.");
 }
 
 /** A port with nothing listening on 127.0.0.1 (bound, then released). */
@@ -353,7 +343,7 @@ Deno.test("echo-client rejects bad command lines with exit 2 and a --help hint",
   ];
   for (const [name, args, message] of cases) {
     await t.step(`${name}: ${args.join(" ")}`, async () => {
-      assertUsage(await runClient(args, "a\n"), message);
+      assertUsage(await runClient(args, "a\n"), "echo-client", message);
     });
   }
 

@@ -2,125 +2,25 @@
 
 import { deepEqual, equal, fail, ok } from "node:assert/strict";
 import { echo, MAX_BUFFER_SIZE } from "../src/echo.ts";
+import {
+  assertBytesEqual,
+  bytes,
+  concat,
+  KiB,
+  MiB,
+  mulberry32,
+  randInt,
+  randomBytes,
+  randomChunks,
+  within,
+} from "./_util.ts";
 
-const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-const bytes = (text: string): Uint8Array => encoder.encode(text);
 
-const KiB = 1024;
-const MiB = 1024 * KiB;
 const LOOPBACKS = ["127.0.0.1", "::1"] as const;
 
 // ---------------------------------------------------------------------------
 // Helpers
-
-/** A small seeded PRNG (mulberry32): failures reproduce from the seed. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** An integer from `min` to `max`, both included. */
-function randInt(rand: () => number, min: number, max: number): number {
-  return min + Math.floor(rand() * (max - min + 1));
-}
-
-/**
- * Random bytes. With `noQuitLine`, every `B` is replaced so that no line can
- * say the default quit word.
- */
-function randomBytes(
-  rand: () => number,
-  size: number,
-  noQuitLine = false,
-): Uint8Array {
-  const data = new Uint8Array(size);
-  for (let i = 0; i < size; i += 4) {
-    const word = (rand() * 4294967296) >>> 0;
-    data[i] = word & 0xff;
-    if (i + 1 < size) data[i + 1] = (word >>> 8) & 0xff;
-    if (i + 2 < size) data[i + 2] = (word >>> 16) & 0xff;
-    if (i + 3 < size) data[i + 3] = word >>> 24;
-  }
-  if (noQuitLine) {
-    for (let i = data.indexOf(0x42); i >= 0; i = data.indexOf(0x42, i + 1)) {
-      data[i] = 0x62;
-    }
-  }
-  return data;
-}
-
-/** Splits `data` into random chunks of `min` to `max` bytes. */
-function randomChunks(
-  rand: () => number,
-  data: Uint8Array,
-  min: number,
-  max: number,
-): Uint8Array[] {
-  const chunks: Uint8Array[] = [];
-  for (let off = 0; off < data.length;) {
-    const size = Math.min(randInt(rand, min, max), data.length - off);
-    chunks.push(data.subarray(off, off + size));
-    off += size;
-  }
-  return chunks;
-}
-
-function concat(chunks: readonly Uint8Array[]): Uint8Array {
-  let size = 0;
-  for (const chunk of chunks) size += chunk.length;
-  const out = new Uint8Array(size);
-  let off = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, off);
-    off += chunk.length;
-  }
-  return out;
-}
-
-/** Byte-exact comparison that reports the first difference, fast on MiBs. */
-function assertBytesEqual(
-  actual: Uint8Array,
-  expected: Uint8Array,
-  message = "",
-): void {
-  const n = Math.min(actual.length, expected.length);
-  for (let i = 0; i < n; i++) {
-    if (actual[i] !== expected[i]) {
-      fail(
-        `${message} first difference at byte ${i} of ${expected.length}: ` +
-          `got ${actual[i]}, expected ${expected[i]}`,
-      );
-    }
-  }
-  equal(actual.length, expected.length, `${message} length`);
-}
-
-/** Rejects if `promise` has not settled after `ms`; the timer is cleared. */
-async function within<T>(
-  promise: Promise<T>,
-  ms: number,
-  what: string,
-): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`Timed out after ${ms} ms: ${what}`)),
-      ms,
-    );
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** What a test sink saw. */
 interface Sink {
@@ -485,14 +385,36 @@ async function readAll(conn: Deno.Conn, limit: number): Promise<Uint8Array> {
   return concat(chunks);
 }
 
+/**
+ * Both ends of a loopback TCP connection; disposing closes them and the
+ * listener.
+ */
+interface TcpPair extends Disposable {
+  /** The end the test writes to and reads from. */
+  client: Deno.TcpConn;
+  /** The accepted end, for echo(). */
+  server: Deno.TcpConn;
+}
+
+/** Dials a fresh listener on `hostname` and accepts the connection. */
+async function tcpPair(hostname: string): Promise<TcpPair> {
+  using stack = new DisposableStack();
+  const listener = stack.use(Deno.listen({ hostname, port: 0 }));
+  const client = stack.use(
+    await Deno.connect({ hostname, port: listener.addr.port }),
+  );
+  const server = stack.use(await listener.accept());
+  const owned = stack.move();
+  return { client, server, [Symbol.dispose]: () => owned.dispose() };
+}
+
 Deno.test("echo() over TCP echoes random writes byte-exact while the client reads", async (t) => {
   for (const [index, hostname] of LOOPBACKS.entries()) {
     await t.step(hostname, async () => {
       const seed = 0x7c90_0001 + index;
       const rand = mulberry32(seed);
-      using listener = Deno.listen({ hostname, port: 0 });
-      using client = await Deno.connect({ hostname, port: listener.addr.port });
-      using server = await listener.accept();
+      using tcp = await tcpPair(hostname);
+      const { client, server } = tcp;
       const echoed = echo(server);
 
       const data = randomBytes(rand, 4 * MiB + randInt(rand, 0, 4096), true);
@@ -514,12 +436,8 @@ Deno.test("echo() over TCP echoes everything after the client half-closes, then 
     await t.step(
       `${hostname}, a short message sent before reading`,
       async () => {
-        using listener = Deno.listen({ hostname, port: 0 });
-        using client = await Deno.connect({
-          hostname,
-          port: listener.addr.port,
-        });
-        using server = await listener.accept();
+        using tcp = await tcpPair(hostname);
+        const { client, server } = tcp;
         const echoed = echo(server);
         await client.write(bytes("hello, no newline"));
         await client.closeWrite();
@@ -533,9 +451,8 @@ Deno.test("echo() over TCP echoes everything after the client half-closes, then 
     await t.step(`${hostname}, 1 MiB`, async () => {
       const seed = 0x7c90_0011 + index;
       const rand = mulberry32(seed);
-      using listener = Deno.listen({ hostname, port: 0 });
-      using client = await Deno.connect({ hostname, port: listener.addr.port });
-      using server = await listener.accept();
+      using tcp = await tcpPair(hostname);
+      const { client, server } = tcp;
       const echoed = echo(server);
       const data = randomBytes(rand, 1 * MiB, true);
       const reading = readAll(client, data.length);
@@ -565,12 +482,8 @@ Deno.test("echo() over TCP sends the quit line's echo and then EOF even if the c
       await t.step(`${hostname}, ${name}`, async () => {
         const seed = 0x7c90_0021 + index;
         const rand = mulberry32(seed);
-        using listener = Deno.listen({ hostname, port: 0 });
-        using client = await Deno.connect({
-          hostname,
-          port: listener.addr.port,
-        });
-        using server = await listener.accept();
+        using tcp = await tcpPair(hostname);
+        const { client, server } = tcp;
         const echoed = echo(server);
 
         const reading = readAll(client, 1 * MiB);
@@ -593,12 +506,8 @@ Deno.test("echo() over TCP sends the quit line's echo and then EOF even if the c
 });
 
 Deno.test("echo() over TCP lingers after the quit line for lingerTimeout when the client never closes", async () => {
-  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  using client = await Deno.connect({
-    hostname: "127.0.0.1",
-    port: listener.addr.port,
-  });
-  using server = await listener.accept();
+  using tcp = await tcpPair("127.0.0.1");
+  const { client, server } = tcp;
   const lingerTimeout = 200;
   const echoed = echo(server, { lingerTimeout });
   let settled = false;
@@ -625,12 +534,8 @@ Deno.test("echo() over TCP does not buffer without bound for a client that does 
   const total = 16 * MiB;
   const data = randomBytes(rand, total);
 
-  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  using client = await Deno.connect({
-    hostname: "127.0.0.1",
-    port: listener.addr.port,
-  });
-  using server = await listener.accept();
+  using tcp = await tcpPair("127.0.0.1");
+  const { client, server } = tcp;
 
   // The echo runs on the accepted connection, seen through thin wrappers that
   // count what it reads and what it has finished writing. The read side has

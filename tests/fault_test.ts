@@ -14,41 +14,37 @@
 
 import assert from "node:assert/strict";
 import {
+  assertNoCrash,
+  assertNotServed,
+  assertStopsCleanly,
+  assertUsage,
   connectTo,
+  isConnectionClosed,
   lines,
   type ProcessResult,
   readExactly,
   readToEnd,
+  readUntilClosed,
   roundTrip,
   runClient,
   runServer,
-  type ServerProc,
-  stackFrames,
   startServer,
   writeAll,
 } from "./_cli.ts";
 import {
-  assertBytesEqual,
-  assertNotServed,
   assertServed,
   BackgroundWriter,
-  concat,
   fdLimitedServer,
-  isConnectionClosed,
-  KiB,
-  MiB,
   mib,
-  pause,
   Prng,
   readAndCompare,
   readProcFile,
-  readUntilClosed,
   RssSampler,
   servedWithRetry,
-  within,
   withoutNewlines,
   withoutQuitWord,
 } from "./_fault.ts";
+import { assertBytesEqual, concat, KiB, MiB, pause, within } from "./_util.ts";
 
 const SEED = 0x5eed_fa17;
 const decoder = new TextDecoder();
@@ -64,24 +60,6 @@ const decoder = new TextDecoder();
  * in case 3, 32 MiB in case 4. 32 MiB sits between the two.
  */
 const RSS_GROWTH_BOUND_MIB = 32;
-
-/** `await server.stop()`, asserting exit 0 and no crash or stack trace. */
-async function assertStopsCleanly(
-  server: ServerProc,
-  timeout = 15_000,
-): Promise<ProcessResult> {
-  assert.equal(server.exited, false, `server died:\n${server.stderr}`);
-  const result = await server.stop("SIGTERM", timeout);
-  assertNoCrash(result.stderr);
-  assert.equal(result.code, 0, result.stderr);
-  return result;
-}
-
-/** No uncaught error and no stack frame in a program's stderr. */
-function assertNoCrash(stderr: string): void {
-  assert.doesNotMatch(stderr, /Uncaught|panicked/);
-  assert.deepEqual(stackFrames(stderr), [], stderr);
-}
 
 /** Ignores an error that means the server closed the connection. */
 function ignoreClosed(error: unknown): void {
@@ -685,22 +663,6 @@ Deno.test("echo-client --raw passes any bytes through the server unchanged", asy
   await assertServed(server.addrs[0]!, rng.bytes(64 * KiB), "fresh client");
   await assertStopsCleanly(server);
 });
-
-/** A usage error: exit 2, a one-line message naming the problem, a hint. */
-function assertUsage(
-  result: ProcessResult,
-  program: string,
-  message: RegExp,
-): void {
-  assert.equal(result.code, 2, result.stderr);
-  assert.equal(result.stdout, "");
-  assertNoCrash(result.stderr);
-  const [first, hint, ...rest] = lines(result.stderr);
-  assert.deepEqual(rest, [], result.stderr);
-  assert.match(first ?? "", new RegExp(`^${program}: \\S`));
-  assert.match(first ?? "", message);
-  assert.equal(hint, `Try '${program} --help' for usage.`);
-}
 
 Deno.test("echo-server and echo-client reject bad command lines with one clear line and the documented exit code", async (t) => {
   const serverCases: [string, string[], RegExp][] = [

@@ -9,8 +9,7 @@ import {
   type RejectReason,
   serve,
 } from "../mod.ts";
-
-const encoder = new TextEncoder();
+import { bytes, pause } from "./_util.ts";
 
 /** Hook events, each waited on as a promise. */
 class Events<T> {
@@ -95,9 +94,9 @@ Deno.test("idleTimeout closes an idle client but not a slow one", async () => {
   const started = performance.now();
   let sent = "";
   for (let i = 0; i < 12; i++) {
-    await slow.write(encoder.encode("x"));
+    await slow.write(bytes("x"));
     sent += "x";
-    await new Promise((resolve) => setTimeout(resolve, 60));
+    await pause(60);
   }
   ok(performance.now() - started > 300 + 300);
   const info = await closed.next();
@@ -116,7 +115,7 @@ Deno.test("maxBytes closes the connection after that many bytes", async () => {
     onClose: closed.push,
   });
   await using client = await connect(server.addrs[0]!);
-  await client.write(encoder.encode("0123456789abcdef\n"));
+  await client.write(bytes("0123456789abcdef\n"));
   await client.closeWrite();
   equal(await client.readLine(), "0123456789");
   equal(await client.readLine(), null);

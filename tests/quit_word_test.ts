@@ -6,26 +6,7 @@ import {
   QuitWordScanner,
   validateQuitWord,
 } from "../src/quit_word.ts";
-
-const encoder = new TextEncoder();
-const bytes = (text: string): Uint8Array => encoder.encode(text);
-
-/** A small seeded PRNG (mulberry32): failures reproduce from the seed. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** An integer from `min` to `max`, both included. */
-function randInt(rand: () => number, min: number, max: number): number {
-  return min + Math.floor(rand() * (max - min + 1));
-}
+import { bytes, mulberry32, randInt, randomChunks } from "./_util.ts";
 
 /**
  * Feeds `chunks` to a fresh scanner, rescanning the rest of a chunk after each
@@ -150,15 +131,10 @@ Deno.test("QuitWordScanner finds the quit line however the stream is split", asy
       }
       const streamText = parts.join("");
       const streamData = bytes(streamText);
-      const points: number[] = [];
-      for (let p = 0; p < streamData.length;) {
-        p += randInt(rand, 1, 8);
-        if (p < streamData.length) points.push(p);
-      }
       const want = expectedQuitEnds("BYE", streamText);
       matches += want.length;
       deepEqual(
-        scanAll("BYE", splitAt(streamData, points)),
+        scanAll("BYE", randomChunks(rand, streamData, 1, 8)),
         want,
         `seed ${seed}, round ${round}: ${JSON.stringify(streamText)}`,
       );

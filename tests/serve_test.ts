@@ -9,27 +9,9 @@ import {
   serve,
   UnknownHostError,
 } from "../mod.ts";
+import { deferred, mulberry32, randomBytes } from "./_util.ts";
 
 const encoder = new TextEncoder();
-
-/** A promise with its resolver, for hooks that tests wait on. */
-function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void } {
-  let resolve!: (value: T) => void;
-  const promise = new Promise<T>((r) => resolve = r);
-  return { promise, resolve };
-}
-
-function randomBytes(size: number, seed: number): Uint8Array {
-  const bytes = new Uint8Array(size);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < size; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    bytes[i] = x & 0xff;
-  }
-  return bytes;
-}
 
 Deno.test("serve() on localhost listens on both loopbacks on one port", async () => {
   await using server = await serve({ port: 0 });
@@ -109,7 +91,7 @@ Deno.test("serve() echoes many concurrent clients byte-exact", async () => {
   await Promise.all(
     Array.from({ length: clients }, async (_, i) => {
       await using client = await connect(server.addrs[0]!);
-      const payload = randomBytes(1000 + i * 7919, i + 1);
+      const payload = randomBytes(mulberry32(i + 1), 1000 + i * 7919);
       deepEqual(await client.echoBytes(payload), payload);
     }),
   );
@@ -135,14 +117,15 @@ Deno.test("serve() keeps serving others when a client resets mid-stream", async 
   {
     const victim = await dial(server.addrs[0]!);
     victimPort = victim.localAddr.port;
-    const writing = victim.write(randomBytes(4 << 20, 7)).catch(() => 0);
+    const flood = randomBytes(mulberry32(7), 4 << 20);
+    const writing = victim.write(flood).catch(() => 0);
     ok((await victim.read(new Uint8Array(1024)) ?? 0) > 0);
     victim.close();
     await writing;
   }
   const info = await closed.promise;
   ok(info.reason === "error" || info.reason === "eof", info.reason);
-  const payload = randomBytes(256 * 1024, 9);
+  const payload = randomBytes(mulberry32(9), 256 * 1024);
   deepEqual(await survivor.echoBytes(payload), payload);
   await using fresh = await connect(server.addrs[0]!);
   equal(await fresh.send("still here"), "still here");

@@ -5,65 +5,26 @@
 import assert from "node:assert/strict";
 import denoJson from "../deno.json" with { type: "json" };
 import {
+  assertNotServed,
+  assertUsage,
   connectTo,
   lines,
+  logLine,
   randomBytes,
   readExactly,
   readToEnd,
+  readUntilClosed,
   roundTrip,
   runServer,
+  type ServerProc,
   stackFrames,
   startServer,
   writeAll,
 } from "./_cli.ts";
+import { escapeRegExp } from "./_util.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-
-/** Reads until the peer closes; a reset counts as closed too. */
-async function readUntilClosed(conn: Deno.Conn): Promise<Uint8Array> {
-  try {
-    return await readToEnd(conn);
-  } catch (error) {
-    if (error instanceof Deno.errors.ConnectionReset) return new Uint8Array();
-    throw error;
-  }
-}
-
-/**
- * Asserts that a new connection gets no echo: refused, or (if it reached the
- * kernel's backlog while the listener was closing) reset or closed unserved.
- */
-async function assertNotServed(
-  addr: { hostname: string; port: number },
-): Promise<void> {
-  let conn: Deno.TcpConn;
-  try {
-    conn = await connectTo(addr);
-  } catch (error) {
-    if (error instanceof Deno.errors.ConnectionRefused) return;
-    throw error;
-  }
-  using _ = conn;
-  try {
-    await writeAll(conn, "ping\n");
-    assert.equal((await readToEnd(conn)).length, 0, "no echo after shutdown");
-  } catch (error) {
-    if (
-      !(error instanceof Deno.errors.ConnectionReset ||
-        error instanceof Deno.errors.BrokenPipe)
-    ) throw error;
-  }
-}
-
-/** A log line pattern: ISO timestamp, then `rest`. */
-function logLine(rest: string): RegExp {
-  return new RegExp(`^\\d{4}-\\d\\d-\\d\\dT[0-9:.]+Z ${rest}$`, "m");
-}
-
-function escape(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-}
 
 Deno.test("echo-server prints one Listening line per bound address with the real port", async (t) => {
   await t.step("default hostname localhost: 127.0.0.1 and [::1]", async () => {
@@ -120,7 +81,7 @@ Deno.test("echo-server prints one Listening line per bound address with the real
       assert.equal(result.code, 0, result.stderr);
       assert.match(
         result.stderr,
-        logLine(`#1 ${escape(peer)} connected \\(1 open\\)`),
+        logLine(`#1 ${escapeRegExp(peer)} connected \\(1 open\\)`),
       );
       assert.doesNotMatch(result.stderr, /::ffff:/);
       // Dual-stack `::` may or may not need a second, 0.0.0.0 listener.
@@ -136,7 +97,7 @@ Deno.test("echo-server echoes and logs each connection's open and close with pee
 
   await t.step("client closes: reason 'client closed'", async () => {
     using conn = await connectTo(server.addrs[0]!);
-    const peer = escape(`127.0.0.1:${conn.localAddr.port}`);
+    const peer = escapeRegExp(`127.0.0.1:${conn.localAddr.port}`);
     assert.equal(decoder.decode(await roundTrip(conn, "hello\n")), "hello\n");
     const stderr = await server.waitFor(
       "stderr",
@@ -155,7 +116,7 @@ Deno.test("echo-server echoes and logs each connection's open and close with pee
     "BYE line: echoed, then the server closes; reason 'quit word'",
     async () => {
       using conn = await connectTo(server.addrs[0]!);
-      const peer = escape(`127.0.0.1:${conn.localAddr.port}`);
+      const peer = escapeRegExp(`127.0.0.1:${conn.localAddr.port}`);
       await writeAll(conn, "hi\nBYE\nnot echoed\n");
       // No half-close from us: the server ends the connection itself.
       assert.equal(decoder.decode(await readToEnd(conn)), "hi\nBYE\n");
@@ -305,23 +266,50 @@ Deno.test("echo-server handles a SIGTERM sent as soon as it prints Listening", a
   }
 });
 
+/** An echo-server with one client connected; both closed on dispose. */
+interface ServerWithClient extends AsyncDisposable {
+  server: ServerProc;
+  conn: Deno.TcpConn;
+}
+
+/**
+ * Starts `echo-server --hostname 127.0.0.1 --drain-timeout <drainTimeout>`
+ * and connects a client that has had `line` echoed: a live connection for
+ * the server to drain.
+ */
+async function serverWithClient(
+  drainTimeout: string,
+  line: string,
+): Promise<ServerWithClient> {
+  await using stack = new AsyncDisposableStack();
+  const server = stack.use(
+    await startServer([
+      "--hostname",
+      "127.0.0.1",
+      "--drain-timeout",
+      drainTimeout,
+    ]),
+  );
+  const conn = stack.use(await connectTo(server.addrs[0]!));
+  await writeAll(conn, line);
+  assert.equal(decoder.decode(await readExactly(conn, line.length)), line);
+  const owned = stack.move();
+  return { server, conn, [Symbol.asyncDispose]: () => owned.disposeAsync() };
+}
+
 Deno.test("echo-server on SIGTERM lets a live connection finish, then exits 0", async () => {
-  await using server = await startServer([
-    "--hostname",
-    "127.0.0.1",
-    "--drain-timeout",
-    "30s",
-  ]);
-  using conn = await connectTo(server.addrs[0]!);
-  await writeAll(conn, "before\n");
-  assert.equal(decoder.decode(await readExactly(conn, 7)), "before\n");
+  await using live = await serverWithClient("30s", "before\n");
+  const { server, conn } = live;
 
   server.kill("SIGTERM");
   await server.waitFor(
     "stderr",
     /SIGTERM: stopped accepting; waiting up to 30\.0 s for 1 open connections/,
   );
-  await assertNotServed({ hostname: "127.0.0.1", port: server.port });
+  await assertNotServed(
+    { hostname: "127.0.0.1", port: server.port },
+    "a client during the drain",
+  );
 
   // The live connection still echoes during the drain.
   await writeAll(conn, "during\n");
@@ -340,15 +328,8 @@ Deno.test("echo-server on SIGTERM lets a live connection finish, then exits 0", 
 });
 
 Deno.test("echo-server closes connections at once and exits 143 on a second SIGTERM during the drain", async () => {
-  await using server = await startServer([
-    "--hostname",
-    "127.0.0.1",
-    "--drain-timeout",
-    "30s",
-  ]);
-  using conn = await connectTo(server.addrs[0]!);
-  await writeAll(conn, "x\n");
-  await readExactly(conn, 2);
+  await using live = await serverWithClient("30s", "x\n");
+  const { server, conn } = live;
 
   server.kill("SIGTERM");
   await server.waitFor("stderr", "SIGTERM: stopped accepting");
@@ -368,15 +349,8 @@ Deno.test("echo-server closes connections at once and exits 143 on a second SIGT
 });
 
 Deno.test("echo-server closes connections when --drain-timeout expires and exits 0", async () => {
-  await using server = await startServer([
-    "--hostname",
-    "127.0.0.1",
-    "--drain-timeout",
-    "300ms",
-  ]);
-  using conn = await connectTo(server.addrs[0]!);
-  await writeAll(conn, "x\n");
-  await readExactly(conn, 2);
+  await using live = await serverWithClient("300ms", "x\n");
+  const { server, conn } = live;
 
   const started = performance.now();
   server.kill("SIGTERM");
@@ -418,14 +392,7 @@ Deno.test("echo-server rejects bad arguments with exit 2, a one-line message and
   ];
   for (const [args, mentions] of cases) {
     await t.step(args.map((a) => a === "" ? '""' : a).join(" "), async () => {
-      const result = await runServer(args);
-      assert.equal(result.code, 2, result.stderr);
-      assert.equal(result.stdout, "");
-      const [message, hint, ...rest] = lines(result.stderr);
-      assert.deepEqual(rest, [], result.stderr);
-      assert.match(message ?? "", /^echo-server: \S/);
-      assert.match(message ?? "", mentions);
-      assert.match(hint ?? "", /^Try 'echo-server --help'/);
+      assertUsage(await runServer(args), "echo-server", mentions);
     });
   }
 });

@@ -1,6 +1,6 @@
 // Copyright the deno-echo authors. MIT license.
 
-import { deepEqual, equal, fail, ok, rejects } from "node:assert/strict";
+import { deepEqual, equal, ok, rejects } from "node:assert/strict";
 import { type EchoServer, serve } from "../mod.ts";
 import {
   IncompleteEchoError,
@@ -8,60 +8,19 @@ import {
   type SessionOptions,
   type SessionResult,
 } from "../src/session.ts";
+import {
+  assertBytesEqual,
+  bytes,
+  concat,
+  KiB,
+  MiB,
+  mulberry32,
+  randInt,
+  randomBytes,
+  randomChunks,
+} from "./_util.ts";
 
-const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-const bytes = (text: string): Uint8Array => encoder.encode(text);
-
-const KiB = 1024;
-const MiB = 1024 * KiB;
-
-/** A small seeded PRNG (mulberry32): failures reproduce from the seed. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** An integer from `min` to `max`, both included. */
-function randInt(rand: () => number, min: number, max: number): number {
-  return min + Math.floor(rand() * (max - min + 1));
-}
-
-function concat(chunks: readonly Uint8Array[]): Uint8Array {
-  let size = 0;
-  for (const chunk of chunks) size += chunk.length;
-  const out = new Uint8Array(size);
-  let off = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, off);
-    off += chunk.length;
-  }
-  return out;
-}
-
-/** Byte-exact comparison that reports the first difference, fast on MiBs. */
-function assertBytesEqual(
-  actual: Uint8Array,
-  expected: Uint8Array,
-  message = "",
-): void {
-  const n = Math.min(actual.length, expected.length);
-  for (let i = 0; i < n; i++) {
-    if (actual[i] !== expected[i]) {
-      fail(
-        `${message} first difference at byte ${i} of ${expected.length}: ` +
-          `got ${actual[i]}, expected ${expected[i]}`,
-      );
-    }
-  }
-  equal(actual.length, expected.length, `${message} length`);
-}
 
 function countNewlines(data: Uint8Array): number {
   let count = 0;
@@ -100,16 +59,18 @@ function input(chunks: readonly (string | Uint8Array)[]): ReadableStream<
   );
 }
 
+/** A plain TCP connection to `server` (listening on 127.0.0.1). */
+function connectTo(server: EchoServer): Promise<Deno.TcpConn> {
+  return Deno.connect({ hostname: "127.0.0.1", port: server.addrs[0]!.port });
+}
+
 /** Runs one session against `server` and returns its output and result. */
 async function session(
   server: EchoServer,
   chunks: readonly (string | Uint8Array)[],
   options?: SessionOptions,
 ): Promise<{ out: Output; result: SessionResult }> {
-  using conn = await Deno.connect({
-    hostname: "127.0.0.1",
-    port: server.addrs[0]!.port,
-  });
+  using conn = await connectTo(server);
   const out = output();
   const result = await runSession(conn, input(chunks), out.writable, options);
   return { out, result };
@@ -259,18 +220,9 @@ Deno.test("runSession() in raw mode round-trips bytes exactly", async (t) => {
   await t.step("3 MiB of random binary in random chunks", async () => {
     const seed = 0x5e55_0001;
     const rand = mulberry32(seed);
-    const data = new Uint8Array(3 * MiB + randInt(rand, 0, 1000));
-    for (let i = 0; i < data.length; i++) {
-      const byte = Math.floor(rand() * 256);
-      // No "B", so no line can say the server's quit word.
-      data[i] = byte === 0x42 ? 0x62 : byte;
-    }
-    const chunks: Uint8Array[] = [];
-    for (let off = 0; off < data.length;) {
-      const size = Math.min(randInt(rand, 1, 128 * KiB), data.length - off);
-      chunks.push(data.subarray(off, off + size));
-      off += size;
-    }
+    // No "B", so no line can say the server's quit word.
+    const data = randomBytes(rand, 3 * MiB + randInt(rand, 0, 1000), true);
+    const chunks = randomChunks(rand, data, 1, 128 * KiB);
     const { out, result } = await session(server, chunks, { mode: "raw" });
     assertBytesEqual(concat(out.writes), data, `seed ${seed}`);
     const lines = countNewlines(data);
@@ -357,10 +309,7 @@ Deno.test("runSession() raises IncompleteEchoError when the server closes early"
   });
 
   await t.step("in one write", async () => {
-    using conn = await Deno.connect({
-      hostname: "127.0.0.1",
-      port: server.addrs[0]!.port,
-    });
+    using conn = await connectTo(server);
     const out = output();
     await rejects(
       runSession(conn, input(["a\nBYE\nmore\n"]), out.writable, {
@@ -384,10 +333,7 @@ Deno.test("runSession() raises IncompleteEchoError when the server closes early"
   });
 
   await t.step("in several writes", async () => {
-    using conn = await Deno.connect({
-      hostname: "127.0.0.1",
-      port: server.addrs[0]!.port,
-    });
+    using conn = await connectTo(server);
     const out = output();
     await rejects(
       runSession(
@@ -410,10 +356,7 @@ Deno.test("runSession() raises IncompleteEchoError when the server closes early"
 
 Deno.test("runSession() stops quietly when the output closes", async () => {
   await using server = await serve({ hostname: "127.0.0.1", port: 0 });
-  using conn = await Deno.connect({
-    hostname: "127.0.0.1",
-    port: server.addrs[0]!.port,
-  });
+  using conn = await connectTo(server);
   const lines = Array.from({ length: 1000 }, (_, i) => `line ${i}\n`);
   let writes = 0;
   const writable = new WritableStream<Uint8Array>({

@@ -11,8 +11,11 @@ import assert from "node:assert/strict";
 import { createSocket, type Socket } from "node:dgram";
 import { type ConnectionInfo, dialTls, serve } from "../mod.ts";
 import {
+  assertStopsCleanly,
+  assertUsage,
   type Command,
   lines,
+  logLine,
   type Proc,
   type ProcessResult,
   projectPath,
@@ -30,6 +33,7 @@ import {
   type TlsFixtures,
   toolAvailable,
 } from "./_tls.ts";
+import { escapeRegExp, skip, within } from "./_util.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -49,42 +53,7 @@ const CLIENT: Command = [
   projectPath("client.ts"),
 ];
 
-/** Says why a test or step did not run (visible in the test output). */
-function skip(why: string): void {
-  // deno-lint-ignore no-console
-  console.log(`skipped: ${why}`);
-}
-
 const NO_OPENSSL = "openssl is not installed, so there are no TLS fixtures";
-
-function escape(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-}
-
-/** A server log line: ISO timestamp, then `rest` (a pattern). */
-function logLine(rest: string): RegExp {
-  return new RegExp(`^\\d{4}-\\d\\d-\\d\\dT[0-9:.]+Z ${rest}$`, "m");
-}
-
-/** Resolves with `promise`, or rejects after `ms` saying what was awaited. */
-async function within<T>(
-  promise: Promise<T>,
-  ms: number,
-  what: string,
-): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`Timed out after ${ms} ms waiting for ${what}`)),
-      ms,
-    );
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** A temporary directory, removed on dispose. */
 async function tempDir(): Promise<AsyncDisposable & { path: string }> {
@@ -202,33 +171,6 @@ function assertOneLineFailure(
   const errorLines = lines(result.stderr);
   assert.equal(errorLines.length, 1, result.stderr);
   assert.match(errorLines[0]!, message);
-}
-
-/** A usage error: exit 2, one message line, then the --help hint. */
-function assertUsage(
-  result: ProcessResult,
-  program: "echo-server" | "echo-client",
-  message: RegExp,
-): void {
-  assert.equal(result.code, 2, result.stderr);
-  assert.equal(result.stdout, "");
-  assert.deepEqual(stackFrames(result.stderr), [], result.stderr);
-  const [first, hint, ...rest] = lines(result.stderr);
-  assert.deepEqual(rest, [], result.stderr);
-  assert.match(first ?? "", new RegExp(`^${program}: \\S`));
-  assert.match(first ?? "", message);
-  assert.equal(hint, `Try '${program} --help' for usage.`);
-}
-
-/** SIGTERM, then exit 0 with no stack trace. */
-async function assertStopsCleanly(
-  server: ListeningServer,
-): Promise<ProcessResult> {
-  const result = await server.stop("SIGTERM");
-  assert.equal(result.code, 0, result.stderr);
-  assert.deepEqual(stackFrames(result.stderr), [], result.stderr);
-  assert.match(result.stderr, logLine("stopped"));
-  return result;
 }
 
 // ---------------------------------------------------------------------------
@@ -364,6 +306,39 @@ Deno.test("serve() on tls:// gives up on a TCP client that never handshakes afte
 // ---------------------------------------------------------------------------
 // echo-server / echo-client over TLS
 
+/**
+ * Runs `openssl s_client` against 127.0.0.1:`port`, verifying the chain
+ * against `caFile` and asking for ALPN echo, with `input` on stdin. Without
+ * openssl, says so and returns null.
+ */
+async function sClient(
+  port: number,
+  caFile: string,
+  extraArgs: readonly string[],
+  input: string,
+): Promise<ProcessResult | null> {
+  if (!await toolAvailable("openssl", ["version"])) {
+    skip("openssl is not installed: no s_client interop check");
+    return null;
+  }
+  return await run(
+    ["openssl"],
+    [
+      "s_client",
+      "-connect",
+      `127.0.0.1:${port}`,
+      "-CAfile",
+      caFile,
+      "-verify_return_error",
+      "-alpn",
+      "echo",
+      ...extraArgs,
+    ],
+    input,
+    10_000,
+  );
+}
+
 Deno.test("echo-server --listen tls:// serves echo-client --ca and openssl s_client, and logs failed handshakes", async (t) => {
   await using fx = await createTlsFixtures();
   if (fx === null) return skip(NO_OPENSSL);
@@ -406,7 +381,7 @@ Deno.test("echo-server --listen tls:// serves echo-client --ca and openssl s_cli
         12,
         new RegExp(
           `^echo-client: TLS handshake with ${
-            escape(target)
+            escapeRegExp(target)
           } failed: .*--ca FILE`,
         ),
       );
@@ -437,26 +412,9 @@ Deno.test("echo-server --listen tls:// serves echo-client --ca and openssl s_cli
   await t.step(
     "openssl s_client -alpn echo -quiet: hello and BYE echoed, exit 0",
     async () => {
-      if (!await toolAvailable("openssl", ["version"])) {
-        return skip("openssl is not installed: no s_client interop check");
-      }
-      const result = await run(
-        ["openssl"],
-        [
-          "s_client",
-          "-connect",
-          `127.0.0.1:${port}`,
-          "-CAfile",
-          fx.caFile,
-          "-verify_return_error",
-          "-alpn",
-          "echo",
-          "-quiet",
-        ],
-        // s_client does not exit on stdin EOF: BYE makes the server close.
-        "hello\nBYE\n",
-        10_000,
-      );
+      // s_client does not exit on stdin EOF: BYE makes the server close.
+      const result = await sClient(port, fx.caFile, ["-quiet"], "hello\nBYE\n");
+      if (result === null) return;
       assert.equal(result.code, 0, result.stderr);
       assert.equal(result.stdout, "hello\nBYE\n");
     },
@@ -465,24 +423,8 @@ Deno.test("echo-server --listen tls:// serves echo-client --ca and openssl s_cli
   await t.step(
     "openssl s_client verifies the chain and negotiates ALPN echo",
     async () => {
-      if (!await toolAvailable("openssl", ["version"])) {
-        return skip("openssl is not installed: no s_client interop check");
-      }
-      const result = await run(
-        ["openssl"],
-        [
-          "s_client",
-          "-connect",
-          `127.0.0.1:${port}`,
-          "-CAfile",
-          fx.caFile,
-          "-verify_return_error",
-          "-alpn",
-          "echo",
-        ],
-        "BYE\n",
-        10_000,
-      );
+      const result = await sClient(port, fx.caFile, [], "BYE\n");
+      if (result === null) return;
       assert.equal(result.code, 0, result.stderr);
       assert.match(result.stdout, /^ALPN protocol: echo$/m);
       assert.match(result.stdout, /Verify return code: 0 \(ok\)/);
@@ -600,7 +542,9 @@ Deno.test("echo-server --listen unix: serves echo-client unix: and removes its s
   await assertClientEchoes([`unix:${path}`], "over unix\nBYE\n");
   await server.waitFor(
     "stderr",
-    logLine(`#1 unix:\\S* via unix:${escape(path)} connected \\(1 open\\)`),
+    logLine(
+      `#1 unix:\\S* via unix:${escapeRegExp(path)} connected \\(1 open\\)`,
+    ),
   );
 
   await assertStopsCleanly(server);
@@ -627,7 +571,7 @@ Deno.test("echo-server --listen unix: replaces a stale socket, but never a regul
       await using server = await startListening(["--listen", `unix:${path}`]);
       await server.waitFor(
         "stderr",
-        logLine(`replaced stale socket ${escape(path)} .*`),
+        logLine(`replaced stale socket ${escapeRegExp(path)} .*`),
       );
       await assertClientEchoes([`unix:${path}`]);
       await assertStopsCleanly(server);
@@ -646,7 +590,9 @@ Deno.test("echo-server --listen unix: replaces a stale socket, but never a regul
         result,
         3,
         new RegExp(
-          `^echo-server: Cannot listen on unix:${escape(path)}: .*not a socket`,
+          `^echo-server: Cannot listen on unix:${
+            escapeRegExp(path)
+          }: .*not a socket`,
         ),
       );
       assert.ok((await Deno.lstat(path)).isFile);
@@ -665,7 +611,7 @@ Deno.test("echo-server --listen unix: replaces a stale socket, but never a regul
         3,
         new RegExp(
           `^echo-server: Cannot listen on unix:${
-            escape(path)
+            escapeRegExp(path)
           }: .*already listening`,
         ),
       );
@@ -780,7 +726,7 @@ function udpSummary(
   url: string,
 ): { echoed: number; dropped: Record<string, number> } {
   const match = logLine(
-    `${escape(url)}: ([0-9]+) datagrams echoed; dropped: (.+)`,
+    `${escapeRegExp(url)}: ([0-9]+) datagrams echoed; dropped: (.+)`,
   ).exec(stderr);
   assert.ok(match, `no summary line for ${url} in:\n${stderr}`);
   const dropped: Record<string, number> = {};
@@ -982,7 +928,7 @@ Deno.test("echo-server serves tcp://, tls://, unix: and udp:// listeners from on
   ) {
     assert.match(
       result.stderr,
-      logLine(`#\\d+ \\S+ via ${escape(via)} connected \\(\\d+ open\\)`),
+      logLine(`#\\d+ \\S+ via ${escapeRegExp(via)} connected \\(\\d+ open\\)`),
     );
   }
   assert.deepEqual(

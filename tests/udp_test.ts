@@ -19,18 +19,10 @@ import {
 } from "../src/udp_server.ts";
 import { runUdpSession, type UdpLostLine } from "../src/udp_session.ts";
 import { bindUdp, closeUdp } from "../src/udp_socket.ts";
+import { bytes, deferred, skip } from "./_util.ts";
 
-const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-const bytes = (text: string): Uint8Array => encoder.encode(text);
 const text = (data: Uint8Array): string => decoder.decode(data);
-
-/** A promise with its resolver, for hooks that tests wait on. */
-function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void } {
-  let resolve!: (value: T) => void;
-  const promise = new Promise<T>((r) => resolve = r);
-  return { promise, resolve };
-}
 
 /** A plain socket for playing client or fake server; closed on dispose. */
 interface RawSocket extends AsyncDisposable {
@@ -96,8 +88,7 @@ async function rawSocketOnPort(port: number): Promise<RawSocket | undefined> {
       error instanceof Deno.errors.PermissionDenied ||
       error instanceof Deno.errors.AddrInUse
     ) {
-      // deno-lint-ignore no-console
-      console.log(`skipped: cannot bind 127.0.0.1:${port} (${error.name})`);
+      skip(`cannot bind 127.0.0.1:${port} (${error.name})`);
       return undefined;
     }
     throw error;
@@ -116,13 +107,15 @@ async function privilegedSocket(): Promise<RawSocket | undefined> {
       throw error;
     }
   }
-  // deno-lint-ignore no-console
-  console.log("skipped: cannot bind a privileged port (not root?)");
+  skip("cannot bind a privileged port (not root?)");
   return undefined;
 }
 
-/** A server whose hooks count datagrams, to wait for them without sleeping. */
-interface Watched {
+/**
+ * A server whose hooks count datagrams, to wait for them without sleeping;
+ * closed on dispose.
+ */
+interface Watched extends AsyncDisposable {
   server: UdpEchoServer;
   echoes: UdpDatagramInfo[];
   drops: UdpDropInfo[];
@@ -158,6 +151,7 @@ async function watchedServer(options: UdpServeOptions): Promise<Watched> {
       if (echoes.length + drops.length >= count) return Promise.resolve();
       return new Promise((resolve) => waiters.push({ count, resolve }));
     },
+    [Symbol.asyncDispose]: () => server.close(),
   };
 }
 
@@ -196,12 +190,10 @@ Deno.test("serveUdp() echoes datagrams over IPv4, IPv6 and localhost", async (t)
 
   await t.step("localhost binds both loopbacks on one port", async () => {
     const listened = deferred<readonly Deno.NetAddr[]>();
-    await using w = withDispose(
-      await watchedServer({
-        port: 0,
-        onListen: (addrs) => listened.resolve(addrs),
-      }),
-    );
+    await using w = await watchedServer({
+      port: 0,
+      onListen: (addrs) => listened.resolve(addrs),
+    });
     const { server } = w;
     deepEqual(await listened.promise, server.addrs);
     deepEqual(server.addrs.map((a) => a.hostname).sort(), [
@@ -233,15 +225,8 @@ Deno.test("serveUdp() echoes datagrams over IPv4, IPv6 and localhost", async (t)
   });
 });
 
-// Disposes the watched server with the test's scope.
-function withDispose(w: Watched): Watched & AsyncDisposable {
-  return Object.assign(w, {
-    [Symbol.asyncDispose]: () => w.server.close(),
-  });
-}
-
 Deno.test("serveUdp() on :: is dual-stack and shows IPv4 senders as plain IPv4", async () => {
-  await using w = withDispose(await watchedServer({ hostname: "::", port: 0 }));
+  await using w = await watchedServer({ hostname: "::", port: 0 });
   // The dual-stack socket covers IPv4: 0.0.0.0 is not bound as well.
   deepEqual(w.server.addrs.map((a) => a.hostname), ["::"]);
   const port = w.server.addrs[0]!.port;
@@ -268,9 +253,7 @@ Deno.test("serveUdp() drops datagrams from privileged source ports unless allowe
   ok(sender.addr.port < 1024);
 
   await t.step("dropped by default", async () => {
-    await using w = withDispose(
-      await watchedServer({ hostname: "127.0.0.1", port: 0 }),
-    );
+    await using w = await watchedServer({ hostname: "127.0.0.1", port: 0 });
     await sender.send(bytes("from a system port"), w.server.addrs[0]!);
     await w.handled(1);
     deepEqual(w.drops, [{
@@ -288,13 +271,11 @@ Deno.test("serveUdp() drops datagrams from privileged source ports unless allowe
   });
 
   await t.step("echoed with allowPrivilegedSourcePorts", async () => {
-    await using w = withDispose(
-      await watchedServer({
-        hostname: "127.0.0.1",
-        port: 0,
-        allowPrivilegedSourcePorts: true,
-      }),
-    );
+    await using w = await watchedServer({
+      hostname: "127.0.0.1",
+      port: 0,
+      allowPrivilegedSourcePorts: true,
+    });
     const before = sender.received.length;
     await sender.send(bytes("allowed"), w.server.addrs[0]!);
     await sender.receivedCount(before + 1);
@@ -304,13 +285,11 @@ Deno.test("serveUdp() drops datagrams from privileged source ports unless allowe
 });
 
 Deno.test("serveUdp() always drops datagrams from reflector ports", async (t) => {
-  await using w = withDispose(
-    await watchedServer({
-      hostname: "127.0.0.1",
-      port: 0,
-      allowPrivilegedSourcePorts: true,
-    }),
-  );
+  await using w = await watchedServer({
+    hostname: "127.0.0.1",
+    port: 0,
+    allowPrivilegedSourcePorts: true,
+  });
   let handled = 0;
   // chargen (privileged) and mDNS (not): both would answer the echo.
   for (const port of [19, 5353]) {
@@ -331,13 +310,11 @@ Deno.test("serveUdp() drops datagrams larger than maxDatagramSize", async (t) =>
   for (const maxDatagramSize of [undefined, 100]) {
     const limit = maxDatagramSize ?? 8192;
     await t.step(`limit ${limit}`, async () => {
-      await using w = withDispose(
-        await watchedServer({
-          hostname: "127.0.0.1",
-          port: 0,
-          ...(maxDatagramSize === undefined ? {} : { maxDatagramSize }),
-        }),
-      );
+      await using w = await watchedServer({
+        hostname: "127.0.0.1",
+        port: 0,
+        ...(maxDatagramSize === undefined ? {} : { maxDatagramSize }),
+      });
       await using client = await rawSocket("127.0.0.1");
       await client.send(new Uint8Array(limit + 1), w.server.addrs[0]!);
       await w.handled(1);
@@ -359,9 +336,11 @@ Deno.test("serveUdp() drops datagrams larger than maxDatagramSize", async (t) =>
 
 Deno.test("serveUdp() rate-limits each source address with a token bucket", async () => {
   // Practically no refill during the test: the burst is all there is.
-  await using w = withDispose(
-    await watchedServer({ port: 0, ratePerSource: 0.001, burst: 5 }),
-  );
+  await using w = await watchedServer({
+    port: 0,
+    ratePerSource: 0.001,
+    burst: 5,
+  });
   const [v4, v6] = ["127.0.0.1", "::1"].map((hostname) =>
     w.server.addrs.find((a) => a.hostname === hostname)!
   );
@@ -437,14 +416,12 @@ Deno.test("serveUdp() validates its options", async (t) => {
     );
   });
   await t.step("ratePerSource 0 means no limit", async () => {
-    await using w = withDispose(
-      await watchedServer({
-        hostname: "127.0.0.1",
-        port: 0,
-        ratePerSource: 0,
-        burst: 1,
-      }),
-    );
+    await using w = await watchedServer({
+      hostname: "127.0.0.1",
+      port: 0,
+      ratePerSource: 0,
+      burst: 1,
+    });
     await using client = await rawSocket("127.0.0.1");
     for (let i = 0; i < 5; i++) {
       await client.send(bytes("x"), w.server.addrs[0]!);
@@ -591,9 +568,7 @@ Deno.test("UdpEchoClient matches concurrent echoes by content", async () => {
 
 Deno.test("openUdpClient() uses the address of a name that answers", async () => {
   // A server on ::1 only; localhost is tried on both loopbacks.
-  await using w = withDispose(
-    await watchedServer({ hostname: "::1", port: 0 }),
-  );
+  await using w = await watchedServer({ hostname: "::1", port: 0 });
   await using client = await openUdpClient({
     port: w.server.addrs[0]!.port,
     timeout: 500,
@@ -681,9 +656,7 @@ async function session(
 }
 
 Deno.test("runUdpSession() sends lines as datagrams until the quit line", async (t) => {
-  await using w = withDispose(
-    await watchedServer({ hostname: "127.0.0.1", port: 0 }),
-  );
+  await using w = await watchedServer({ hostname: "127.0.0.1", port: 0 });
   const options = { hostname: "127.0.0.1", port: w.server.addrs[0]!.port };
 
   await t.step("line rules and BYE", async () => {

@@ -8,21 +8,7 @@ import { Buffer } from "node:buffer";
 import { echo, type EchoStream, QuitWordScanner } from "../../mod.ts";
 import { payloadTable } from "../../src/bench_payload.ts";
 import { Histogram } from "../../src/histogram.ts";
-
-const KIB = 1024;
-
-/** Seeded bytes, so that every run scans the same input. */
-function randomBytes(size: number, seed = 7): Uint8Array {
-  const bytes = new Uint8Array(size);
-  let x = seed;
-  for (let i = 0; i < size; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    bytes[i] = x >>> 24;
-  }
-  return bytes;
-}
+import { KiB, MiB, mulberry32, randomBytes } from "../_util.ts";
 
 /** Text of `lineLength`-byte lines (newline included), `size` bytes in all. */
 function textLines(size: number, lineLength: number): Uint8Array {
@@ -32,10 +18,11 @@ function textLines(size: number, lineLength: number): Uint8Array {
     .subarray(0, size);
 }
 
-const random64K = randomBytes(64 * KIB);
-const lines64K = textLines(64 * KIB, 40);
+// Seeded, so that every run scans the same input.
+const random64K = randomBytes(mulberry32(7), 64 * KiB);
+const lines64K = textLines(64 * KiB, 40);
 /** What `echo-client bench` sends: one endless line. */
-const payload64K = payloadTable(1).subarray(0, 64 * KIB);
+const payload64K = payloadTable(1).subarray(0, 64 * KiB);
 
 // Each scanner sees an endless stream of the same chunk, as a server would.
 const scanners = {
@@ -87,14 +74,12 @@ function memoryConn(source: Uint8Array, total: number): EchoStream {
   };
 }
 
-const MIB = 1024 * KIB;
-
 Deno.bench({
   name: "bulk bytes (conn read/write path)",
   group: "echo(), 1 MiB through memory",
   baseline: true,
   async fn(): Promise<void> {
-    await echo(memoryConn(payload64K, MIB));
+    await echo(memoryConn(payload64K, MiB));
   },
 });
 
@@ -102,7 +87,7 @@ Deno.bench({
   name: "text lines (conn read/write path)",
   group: "echo(), 1 MiB through memory",
   async fn(): Promise<void> {
-    await echo(memoryConn(lines64K, MIB));
+    await echo(memoryConn(lines64K, MiB));
   },
 });
 
@@ -111,9 +96,9 @@ Deno.bench({
   group: "echo(), 1 MiB through memory",
   async fn(): Promise<void> {
     const chunks = Array.from(
-      { length: MIB / (16 * KIB) },
+      { length: MiB / (16 * KiB) },
       (_, i) =>
-        payload64K.subarray((i % 4) * 16 * KIB, ((i % 4) + 1) * 16 * KIB),
+        payload64K.subarray((i % 4) * 16 * KiB, ((i % 4) + 1) * 16 * KiB),
     );
     await echo({
       readable: ReadableStream.from(chunks),
@@ -123,14 +108,14 @@ Deno.bench({
 });
 
 const table = payloadTable(1);
-const echoed = table.slice(1000, 1000 + 64 * KIB);
+const echoed = table.slice(1000, 1000 + 64 * KiB);
 
 // The load generator's work per echo: unrelated to each other, so no group.
 
 Deno.bench({
   name: "check a 64 KiB echo (Buffer.compare)",
   fn: () => {
-    if (Buffer.compare(echoed, table.subarray(1000, 1000 + 64 * KIB)) !== 0) {
+    if (Buffer.compare(echoed, table.subarray(1000, 1000 + 64 * KiB)) !== 0) {
       throw new Error("mismatch");
     }
   },
