@@ -187,13 +187,14 @@ export async function echo(
     : { activity: 0, cancel(): void {} };
 
   if (conn) countConnection(1);
+  const share = { turn: -1, reads: 0 };
   try {
     let buffer = new Uint8Array(MIN_BUFFER_SIZE);
     let small = 0;
     while (true) {
       let value: Uint8Array | null;
       if (conn) {
-        const wait = fairTurn();
+        const wait = fairTurn(share);
         if (wait) await wait;
         const n = await conn.read(buffer);
         value = n === null ? null : buffer.subarray(0, n);
