@@ -24,7 +24,7 @@ const PORT_ZERO_ATTEMPTS = 8;
 export async function listenAll<L extends Bound = Deno.TcpListener>(
   hostname: string,
   port: number,
-  bind: (hostname: string, port: number) => L = listenTcp as never,
+  bind: (hostname: string, port: number) => L | Promise<L> = listenTcp as never,
 ): Promise<L[]> {
   const addresses: ResolvedAddress[] = hostname === "::"
     ? [{ address: "::", optional: false }, {
@@ -34,7 +34,7 @@ export async function listenAll<L extends Bound = Deno.TcpListener>(
     : await resolveAll(hostname);
   for (let attempt = 1;; attempt++) {
     try {
-      return bindAll(addresses, port, bind);
+      return await bindAll(addresses, port, bind);
     } catch (error) {
       if (
         port === 0 && error instanceof PortTakenElsewhere &&
@@ -50,7 +50,7 @@ export interface Bound {
   /** The bound address. */
   readonly addr: Deno.NetAddr;
   /** Unbinds. */
-  close(): void;
+  close(): void | Promise<void>;
 }
 
 function listenTcp(hostname: string, port: number): Deno.TcpListener {
@@ -59,18 +59,18 @@ function listenTcp(hostname: string, port: number): Deno.TcpListener {
 
 class PortTakenElsewhere extends Error {}
 
-function bindAll<L extends Bound>(
+async function bindAll<L extends Bound>(
   addresses: ResolvedAddress[],
   requestedPort: number,
-  bind: (hostname: string, port: number) => L,
-): L[] {
+  bind: (hostname: string, port: number) => L | Promise<L>,
+): Promise<L[]> {
   const listeners: L[] = [];
   let port = requestedPort;
   try {
     for (const { address, optional } of addresses) {
       let listener: L;
       try {
-        listener = bind(address, port);
+        listener = await bind(address, port);
       } catch (error) {
         // An optional address is skipped (`0.0.0.0` after a dual-stack `::`,
         // a loopback the host lacks) unless a port-0 retry can win it.
@@ -89,7 +89,7 @@ function bindAll<L extends Bound>(
       port = listener.addr.port;
     }
   } catch (error) {
-    for (const listener of listeners) listener.close();
+    for (const listener of listeners) await listener.close();
     throw error;
   }
   return listeners;

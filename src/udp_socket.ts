@@ -6,10 +6,7 @@
 
 import { createSocket, type Socket } from "node:dgram";
 import { ipFamily } from "./address.ts";
-import { resolveAll, type ResolvedAddress } from "./resolve.ts";
-
-/** How many times a port-0 bind over several addresses is retried. */
-const PORT_ZERO_ATTEMPTS = 8;
+import { listenAll } from "./listen.ts";
 
 /**
  * The largest UDP payload: 65535 bytes less the IPv4 and UDP headers.
@@ -199,64 +196,16 @@ const closings = new WeakMap<Socket, Promise<void>>();
  * @throws The first required bind's error (`Deno.errors.AddrInUse`, ...), or
  * {@linkcode UnknownHostError}.
  */
-export async function bindAllUdp(
+export function bindAllUdp(
   hostname: string,
   port: number,
   setup: SocketSetup,
 ): Promise<BoundSocket[]> {
-  const addresses: ResolvedAddress[] = hostname === "::"
-    ? [
-      { address: "::", optional: false },
-      { address: "0.0.0.0", optional: true },
-    ]
-    : await resolveAll(hostname);
-  for (let attempt = 1;; attempt++) {
-    try {
-      return await bindEach(addresses, port, setup);
-    } catch (error) {
-      if (
-        port === 0 && error instanceof PortTakenElsewhere &&
-        attempt < PORT_ZERO_ATTEMPTS
-      ) continue;
-      throw error instanceof PortTakenElsewhere ? error.cause : error;
-    }
-  }
-}
-
-class PortTakenElsewhere extends Error {}
-
-async function bindEach(
-  addresses: ResolvedAddress[],
-  requestedPort: number,
-  setup: SocketSetup,
-): Promise<BoundSocket[]> {
-  const bound: BoundSocket[] = [];
-  let port = requestedPort;
-  try {
-    for (const { address, optional } of addresses) {
-      let socket: BoundSocket;
-      try {
-        socket = await bindUdp(address, port, setup);
-      } catch (error) {
-        const inUse = error instanceof Deno.errors.AddrInUse;
-        // `0.0.0.0` after a dual-stack `::`: in use means covered already.
-        if (address === "0.0.0.0" && optional && inUse) continue;
-        // Another optional address (a loopback the host lacks) is skipped
-        // unless a port-0 retry can win it.
-        if (optional && !(inUse && requestedPort === 0)) continue;
-        if (inUse && requestedPort === 0 && bound.length > 0) {
-          throw new PortTakenElsewhere("port taken", { cause: error });
-        }
-        throw error;
-      }
-      bound.push(socket);
-      port = socket.addr.port;
-    }
-  } catch (error) {
-    await Promise.all(bound.map(({ socket }) => closeUdp(socket)));
-    throw error;
-  }
-  return bound;
+  // The same addresses, port-0 retries and dual-stack rules as TCP.
+  return listenAll(hostname, port, async (address, port) => {
+    const bound = await bindUdp(address, port, setup);
+    return { ...bound, close: () => closeUdp(bound.socket) };
+  });
 }
 
 /**
