@@ -389,6 +389,8 @@ Deno.test("echo-server rejects bad arguments with exit 2, a one-line message and
     [["--port", "1e3"], /1e3/],
     [["--bogus"], /--bogus/],
     [["--quit-word", ""], /quit word/i],
+    [["--handshake-timeout", "0"], /--handshake-timeout/],
+    [["--listen", "ftp://localhost"], /ftp/],
   ];
   for (const [args, mentions] of cases) {
     await t.step(args.map((a) => a === "" ? '""' : a).join(" "), async () => {
