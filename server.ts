@@ -53,6 +53,7 @@ import {
   serve,
   type ServeOptions,
   type ServeTlsOptions,
+  workersUnsupported,
 } from "./src/serve.ts";
 import { DEFAULT_QUIT_WORD, validateQuitWord } from "./src/quit_word.ts";
 
@@ -128,6 +129,10 @@ Options:
                            (0 = no limit; default: 0)
       --max-bytes SIZE     Close a connection after echoing SIZE bytes
                            (64K, 10M, 1G; 0 = no limit; default: 0)
+  -w, --workers N          Accept in N isolates sharing each TCP and TLS port,
+                           to use N CPU cores; auto = one per core (default: 1).
+                           Linux only; needs Deno's --unstable-net flag, which
+                           deno task server and echo-server have
   -q, --quiet              Do not log each connection
   -h, --help               Show this help and exit
   -V, --version            Show the version and exit
@@ -158,6 +163,7 @@ interface ServerArgs {
   maxConnections: number;
   maxPerIp: number;
   maxBytes: number;
+  workers: number;
   quiet: boolean;
 }
 
@@ -182,6 +188,7 @@ function parseServerArgs(args: string[]): ServerArgs | "help" | "version" {
         "max-connections": { type: "string" },
         "max-per-ip": { type: "string" },
         "max-bytes": { type: "string" },
+        workers: { type: "string", short: "w" },
         quiet: { type: "boolean", short: "q" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "V" },
@@ -264,8 +271,28 @@ function parseServerArgs(args: string[]): ServerArgs | "help" | "version" {
     maxConnections: count("max-connections", DEFAULT_MAX_CONNECTIONS),
     maxPerIp: count("max-per-ip", 0),
     maxBytes: count("max-bytes", 0, true),
+    workers: parseWorkers(values.workers),
     quiet: values.quiet ?? false,
   };
+}
+
+/** The most isolates `--workers` starts: far more than cores is waste. */
+const MAX_WORKERS = 256;
+
+function parseWorkers(text: string | undefined): number {
+  if (text === undefined) return 1;
+  const workers = text === "auto"
+    ? navigator.hardwareConcurrency
+    : checkRange(parseCount(text, "--workers"), "--workers", 1, MAX_WORKERS);
+  if (workers > 1) {
+    const unsupported = workersUnsupported();
+    if (unsupported !== undefined) {
+      throw new UsageError(
+        `--workers ${text}: ${unsupported}; or give --workers 1`,
+      );
+    }
+  }
+  return workers;
 }
 
 function checkRange(
@@ -349,7 +376,7 @@ function startFailure(
       code: ServerExitCode.PermissionDenied,
       message: `Cannot listen on ${where}: Deno denied access (${
         errorText(error)
-      }). Run with --allow-net (and --allow-read --allow-write for unix: listeners)`,
+      }). Run with --allow-net (and --allow-read for --workers, --allow-read --allow-write for unix: listeners)`,
     };
   }
   if (error instanceof Deno.errors.PermissionDenied) {
@@ -447,9 +474,11 @@ async function main(args: string[]): Promise<number> {
     perSecond: 5,
     what: "more failed TLS handshakes",
   });
-  // With several listeners, say which one a connection came through.
+  // With several listeners or workers, say which one a connection came
+  // through.
   const via = (info: ConnectionInfo): string =>
-    options.listen.length > 0 ? ` via ${info.listener}` : "";
+    (options.listen.length > 0 ? ` via ${info.listener}` : "") +
+    (options.workers > 1 ? ` on worker ${info.worker}` : "");
   const logConnections: ServeOptions = options.quiet ? {} : {
     onOpen: (info) =>
       connectionLog.line(() =>
@@ -481,6 +510,7 @@ async function main(args: string[]): Promise<number> {
       maxConnections: options.maxConnections,
       maxPerIp: options.maxPerIp,
       maxBytes: options.maxBytes,
+      workers: options.workers,
       ...logConnections,
       // Rejections are logged even with --quiet: they mean lost service.
       onReject: (info, reason) =>
@@ -548,6 +578,11 @@ async function main(args: string[]): Promise<number> {
   }
   // Announced only once the signal handlers are in place, so that a signal
   // sent as soon as the line is seen is handled, not fatal.
+  if (options.workers > 1) {
+    log(
+      `${options.workers} workers accept on each TCP and TLS listener (one isolate each)`,
+    );
+  }
   for (const { transport, addr, url } of running.listeners) {
     const shown = transport === "tcp" ? formatAddress(addr) : url;
     writeText(Deno.stdout, `Listening on ${shown}\n`);

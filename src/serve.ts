@@ -1,9 +1,16 @@
 // Copyright the deno-echo authors. MIT license.
 
+import {
+  type Admission,
+  type Limits,
+  LocalAdmission,
+  type RejectReason,
+} from "./admission.ts";
 import { closeQuietly } from "./close.ts";
 import { unmapIPv4 } from "./address.ts";
 import { echo, type EchoResult } from "./echo.ts";
 import { listenAll, listenUnix } from "./listen.ts";
+import { serveWorkers } from "./workers.ts";
 import {
   formatListener,
   type ListenerSpec,
@@ -73,14 +80,14 @@ export interface ConnectionInfo {
   localAddr: Deno.NetAddr | Deno.UnixAddr;
   /** The listener it came through, as a URL (see {@linkcode ListenerInfo}). */
   listener: string;
+  /**
+   * Which isolate serves it: 0 for the one that called `serve()`, 1 and up
+   * for its workers (see {@linkcode ServeOptions.workers}).
+   */
+  worker: number;
 }
 
-/** Why a connection was closed as soon as it was accepted. */
-export type RejectReason =
-  /** `maxConnections` were open. */
-  | "max-connections"
-  /** `maxPerIp` connections from the same address were open. */
-  | "max-per-ip";
+export type { RejectReason } from "./admission.ts";
 
 /** A closed connection: who, how much was echoed, for how long, and why. */
 export interface ConnectionCloseInfo extends ConnectionInfo, EchoResult {
@@ -165,6 +172,18 @@ export interface ServeOptions {
    * @default {0}
    */
   maxBytes?: number;
+  /**
+   * How many isolates accept connections, to use more than one CPU core:
+   * this one plus `workers - 1` web workers, each with its own listeners on
+   * the same TCP and TLS addresses (`SO_REUSEPORT`: the kernel spreads new
+   * connections over them). Connection limits and ids are shared by all, and
+   * the hooks are called in this isolate for every connection. `unix:` and
+   * `udp://` listeners are served by this isolate only. More than 1 needs
+   * Linux and Deno's `--unstable-net` flag.
+   *
+   * @default {1}
+   */
+  workers?: number;
   /** Aborting closes the listeners and every connection at once. */
   signal?: AbortSignal;
   /** Called once, with every bound address, when the server is listening. */
@@ -248,6 +267,89 @@ export interface EchoServer extends AsyncDisposable {
  */
 export async function serve(options: ServeOptions = {}): Promise<EchoServer> {
   const { signal } = options;
+  const workers = options.workers ?? 1;
+  if (!Number.isInteger(workers) || workers < 1) {
+    throw new RangeError(`Invalid workers ${workers}: expected 1 or more`);
+  }
+  let server: EchoServer;
+  if (workers === 1) {
+    server = await startServer(options, {
+      share: "none",
+      admission: (limits) => new LocalAdmission(limits),
+      worker: 0,
+    });
+  } else {
+    const unsupported = workersUnsupported();
+    if (unsupported !== undefined) {
+      throw new Deno.errors.NotSupported(unsupported);
+    }
+    server = await serveWorkers(options, workers, startServer);
+  }
+  if (signal !== undefined) {
+    if (signal.aborted) server.close();
+    const onAbort = (): void => void server.close();
+    signal.addEventListener("abort", onAbort, { once: true });
+    server.finished.then(() => signal.removeEventListener("abort", onAbort));
+  }
+  call(options.onListen, server.addrs);
+  return server;
+}
+
+/**
+ * Why `workers` above 1 cannot work here, if they cannot.
+ *
+ * @returns What is missing, or `undefined` when workers can run.
+ */
+export function workersUnsupported(): string | undefined {
+  if (Deno.build.os !== "linux") {
+    return `workers need Linux (SO_REUSEPORT load balancing); this is ${Deno.build.os}`;
+  }
+  // `reusePort` is behind --unstable-net, and without the flag Deno exits
+  // the process rather than throw. Deno.listenDatagram exists only with it.
+  if (
+    typeof (Deno as { listenDatagram?: unknown }).listenDatagram !== "function"
+  ) {
+    return "workers need Deno's --unstable-net flag (deno run --unstable-net ...)";
+  }
+  return undefined;
+}
+
+/**
+ * How a server's TCP and TLS listeners treat their port:
+ * - `none`: theirs alone (no `SO_REUSEPORT`);
+ * - `first`: the first of several isolates sharing it: each address is
+ *   bound alone first, so a port already in use is still an error, then
+ *   again with `SO_REUSEPORT`;
+ * - `join`: bound with `SO_REUSEPORT` to addresses the first one holds.
+ */
+export type PortSharing = "none" | "first" | "join";
+
+/** What {@linkcode startServer} needs beyond the public options. */
+export interface StartInternals {
+  /** How TCP and TLS listeners bind. */
+  share: PortSharing;
+  /** Ids and limits, local or shared between isolates. */
+  admission: (limits: Limits) => Admission;
+  /** This isolate's number among the workers, 0 for the first. */
+  worker: number;
+}
+
+/** Starts one server in this isolate; {@linkcode serve} without workers. */
+export type StartServer = (
+  options: ServeOptions,
+  internals: StartInternals,
+) => Promise<EchoServer>;
+
+/**
+ * Starts a server in this isolate, with its own listeners; `serve()` is this
+ * plus workers, cancellation and `onListen`.
+ *
+ * @param options As for {@linkcode serve}; `workers`, `signal` and
+ * `onListen` are left to the caller.
+ * @param internals How ports are bound and where limits are kept.
+ * @returns The running server.
+ */
+export const startServer: StartServer = async (options, internals) => {
   const specs = listenerSpecs(options);
   const settings: Settings = {
     quitWord: options.quitWord === undefined
@@ -269,19 +371,11 @@ export async function serve(options: ServeOptions = {}): Promise<EchoServer> {
     maxBytes: checkLimit("maxBytes", options.maxBytes ?? 0),
   };
   if (settings.quitWord !== null) validateQuitWord(settings.quitWord);
-  signal?.throwIfAborted();
+  options.signal?.throwIfAborted();
 
-  const listeners = await openListeners(specs, options);
-  const server = new Server(listeners, options, settings);
-  if (signal !== undefined) {
-    if (signal.aborted) server.close();
-    const onAbort = (): void => void server.close();
-    signal.addEventListener("abort", onAbort, { once: true });
-    server.finished.then(() => signal.removeEventListener("abort", onAbort));
-  }
-  call(options.onListen, server.addrs);
-  return server;
-}
+  const listeners = await openListeners(specs, options, internals.share);
+  return new Server(listeners, options, settings, internals);
+};
 
 function listenerSpecs(options: ServeOptions): ListenerSpec[] {
   const { listen } = options;
@@ -324,6 +418,7 @@ interface OpenListener {
 async function openListeners(
   specs: ListenerSpec[],
   options: ServeOptions,
+  share: PortSharing,
 ): Promise<OpenListener[]> {
   const opened: OpenListener[] = [];
   const add = (
@@ -361,8 +456,18 @@ async function openListeners(
       add("unix", listener, listener.addr, () => removeSocket(spec.path));
     } else if (spec.transport === "tls") {
       const { cert, key, alpnProtocols = ["echo"] } = options.tls!;
-      const bind = (hostname: string, port: number): Deno.TlsListener =>
-        Deno.listenTls({ hostname, port, cert, key, alpnProtocols });
+      const bind = sharing(
+        share,
+        (hostname, port, reusePort) =>
+          Deno.listenTls({
+            hostname,
+            port,
+            cert,
+            key,
+            alpnProtocols,
+            ...(reusePort ? { reusePort } : {}),
+          }),
+      );
       for (const l of await listenAll(spec.hostname, spec.port, bind)) {
         add("tls", l, l.addr);
       }
@@ -376,11 +481,36 @@ async function openListeners(
       // One UDP server may have several sockets (both loopbacks).
       for (const addr of udp.addrs) add("udp", udp, addr);
     } else {
-      for (const l of await listenAll(spec.hostname, spec.port)) {
+      const bind = sharing(
+        share,
+        (hostname, port, reusePort) =>
+          Deno.listen({ hostname, port, ...(reusePort ? { reusePort } : {}) }),
+      );
+      for (const l of await listenAll(spec.hostname, spec.port, bind)) {
         add("tcp", l, l.addr);
       }
     }
   }
+}
+
+/**
+ * A bind function for {@linkcode listenAll} that shares ports as asked.
+ * `first` binds each address without `SO_REUSEPORT` before binding it with
+ * it: with the option alone, a port another sharing program holds would be
+ * joined (its clients split with ours) instead of reported in use.
+ */
+function sharing<L extends Deno.Listener & { addr: Deno.NetAddr }>(
+  share: PortSharing,
+  open: (hostname: string, port: number, reusePort: boolean) => L,
+): (hostname: string, port: number) => L {
+  if (share === "none") return (hostname, port) => open(hostname, port, false);
+  if (share === "join") return (hostname, port) => open(hostname, port, true);
+  return (hostname, port) => {
+    const alone = Deno.listen({ hostname, port });
+    const chosen = alone.addr.port;
+    alone.close();
+    return open(hostname, chosen, true);
+  };
 }
 
 /** Which listener each failure of {@linkcode serve} came from. */
@@ -449,21 +579,24 @@ class Server implements EchoServer {
   readonly #settings: Settings;
   readonly #live = new Map<number, Live>();
   readonly #udp = new Map<string, UdpEchoServer>();
-  /** Open connections per client address, kept only with `maxPerIp`. */
-  readonly #perIp = new Map<string, number>();
+  /** Ids and limits: this isolate's, or shared with workers. */
+  readonly #admission: Admission;
+  readonly #worker: number;
   /** Aborted when the listeners close: ends back-off sleeps. */
   readonly #stopAccepting = new AbortController();
-  #nextId = 0;
   #drainTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     listeners: OpenListener[],
     options: ServeOptions,
     settings: Settings,
+    internals: StartInternals,
   ) {
     this.#listeners = listeners;
     this.#options = options;
     this.#settings = settings;
+    this.#admission = internals.admission(settings);
+    this.#worker = internals.worker;
     this.listeners = listeners.map((l) => l.info);
     this.addrs = this.listeners.flatMap(({ addr }) =>
       addr.transport === "tcp" ? [addr] : []
@@ -477,7 +610,7 @@ class Server implements EchoServer {
   }
 
   get connections(): number {
-    return this.#live.size;
+    return this.#admission.open;
   }
 
   get udpStats(): ReadonlyMap<string, UdpEchoStats> {
@@ -521,28 +654,20 @@ class Server implements EchoServer {
   }
 
   #handle(conn: Deno.Conn, listener: ListenerInfo): void {
-    const id = ++this.#nextId;
+    const id = this.#admission.nextId();
     const info: ConnectionInfo = {
       id,
       remoteAddr: unmapped(conn.remoteAddr),
       localAddr: unmapped(conn.localAddr),
       listener: listener.url,
+      worker: this.#worker,
     };
-    const { maxConnections, maxPerIp } = this.#settings;
-    const ip = clientKey(info);
-    const fromIp = this.#perIp.get(ip) ?? 0;
-    const reject: RejectReason | undefined =
-      maxConnections > 0 && this.#live.size >= maxConnections
-        ? "max-connections"
-        : maxPerIp > 0 && fromIp >= maxPerIp
-        ? "max-per-ip"
-        : undefined;
+    const reject = this.#admission.admit(clientKey(info));
     if (reject !== undefined) {
       closeQuietly(conn);
       call(this.#options.onReject, info, reject);
       return;
     }
-    if (maxPerIp > 0) this.#perIp.set(ip, fromIp + 1);
     const live: Live = {
       abort: new AbortController(),
       done: Promise.resolve(),
@@ -597,12 +722,7 @@ class Server implements EchoServer {
   /** Takes an ended connection out of the counts. */
   #forget(info: ConnectionInfo): void {
     this.#live.delete(info.id);
-    if (this.#settings.maxPerIp > 0) {
-      const ip = clientKey(info);
-      const left = (this.#perIp.get(ip) ?? 1) - 1;
-      if (left > 0) this.#perIp.set(ip, left);
-      else this.#perIp.delete(ip);
-    }
+    this.#admission.release(clientKey(info));
   }
 
   #closeListeners(): void {

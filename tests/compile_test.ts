@@ -137,6 +137,27 @@ Deno.test("deno task compile builds an echo-server and echo-client that pass the
       },
     );
 
+    await t.step(
+      "echo-server --workers 2 (--unstable-net and the worker module built in)",
+      async () => {
+        await using proc = await startServer(
+          ["--workers", "2", "--hostname", "127.0.0.1"],
+          { command: serverCommand },
+        );
+        for (let i = 0; i < 24; i++) {
+          using conn = await connectTo(proc.addrs[0]!);
+          assert.equal(decoder.decode(await roundTrip(conn, "w\n")), "w\n");
+        }
+        const log = await proc.waitFor(
+          "stderr",
+          (text) => (text.match(/closed: client closed/g) ?? []).length === 24,
+        );
+        assert.match(log, / on worker 1 connected/);
+        const result = await proc.stop("SIGTERM");
+        assert.equal(result.code, 0, result.stderr);
+      },
+    );
+
     await t.step("echo-client against echo-server", async () => {
       await using proc = await startServer(["--hostname", "127.0.0.1"], {
         command: serverCommand,
