@@ -67,6 +67,12 @@ export type ToWorker =
 export type FromWorker =
   | { type: "listening" }
   | { type: "failed"; error: WireError }
+  /** Connection events, in order, batched: one message per many events. */
+  | { type: "events"; events: WorkerEvent[] }
+  | { type: "finished" };
+
+/** A connection event in a worker, for the caller's hooks. */
+export type WorkerEvent =
   | { type: "open"; info: ConnectionInfo }
   | {
     type: "close";
@@ -75,8 +81,7 @@ export type FromWorker =
   }
   | { type: "reject"; info: ConnectionInfo; reason: RejectReason }
   | { type: "accept-error"; error: WireError }
-  | { type: "handshake-error"; info: ConnectionInfo; error: WireError }
-  | { type: "finished" };
+  | { type: "handshake-error"; info: ConnectionInfo; error: WireError };
 
 /**
  * Serializes an error to cross to another isolate.
@@ -171,7 +176,7 @@ export async function serveWorkers(
         onReady();
       } else if (message.type === "failed") onFailed(fromWire(message.error));
       else if (message.type === "finished") onDone();
-      else relay(message, options);
+      else for (const event of message.events) relay(event, options);
     };
     worker.onerror = (event: ErrorEvent): void => {
       // A worker that died must not take this isolate with it; its
@@ -234,7 +239,7 @@ function workerOptions(options: ServeOptions): WorkerOptions {
 }
 
 /** Passes a worker's connection event to the caller's hook. */
-function relay(message: FromWorker, options: ServeOptions): void {
+function relay(message: WorkerEvent, options: ServeOptions): void {
   switch (message.type) {
     case "open":
       return call(options.onOpen, message.info);
