@@ -8,7 +8,7 @@ import {
 } from "./admission.ts";
 import { closeQuietly } from "./close.ts";
 import { unmapIPv4 } from "./address.ts";
-import { echo, type EchoResult } from "./echo.ts";
+import { type EchoResult, type EchoStopper, echoWith } from "./echo.ts";
 import { listenAll, listenUnix } from "./listen.ts";
 import { serveWorkers } from "./workers.ts";
 import {
@@ -555,9 +555,19 @@ function checkLimit(name: string, value: number): number {
   return value;
 }
 
-interface Live {
-  readonly abort: AbortController;
+/**
+ * A live connection. Stopped through `stop` (set during the handshake, then
+ * by the echo), not an `AbortController`: see {@linkcode EchoStopper}.
+ */
+interface Live extends EchoStopper {
   done: Promise<void>;
+  /** Set once the connection was told to stop. */
+  stopped: boolean;
+}
+
+/** The error a connection stopped by the server ends with. */
+function stopError(): DOMException {
+  return new DOMException("The server closed the connection", "AbortError");
 }
 
 /** Errors that concern one would-be connection, not the listener. */
@@ -669,23 +679,24 @@ class Server implements EchoServer {
       return;
     }
     const live: Live = {
-      abort: new AbortController(),
       done: Promise.resolve(),
+      stopped: false,
+      stop: undefined,
     };
     // Registered before the task starts, so hooks count this connection.
     this.#live.set(id, live);
-    live.done = this.#serveConnection(conn, info, live.abort.signal);
+    live.done = this.#serveConnection(conn, info, live);
   }
 
   async #serveConnection(
     conn: Deno.Conn,
     info: ConnectionInfo,
-    signal: AbortSignal,
+    live: Live,
   ): Promise<void> {
     const started = performance.now();
     if ("handshake" in conn) {
       try {
-        await handshake(conn as Deno.TlsConn, this.#handshakeTimeout, signal);
+        await handshake(conn as Deno.TlsConn, this.#handshakeTimeout, live);
       } catch (error) {
         closeQuietly(conn);
         this.#forget(info);
@@ -703,7 +714,10 @@ class Server implements EchoServer {
     try {
       call(this.#options.onOpen, info);
       const { quitWord, idleTimeout, maxBytes } = this.#settings;
-      result = await echo(conn, { quitWord, idleTimeout, maxBytes, signal });
+      const echoing = echoWith(conn, { quitWord, idleTimeout, maxBytes }, live);
+      // Told to stop before the echo began (during the handshake, say).
+      if (live.stopped) live.stop!(stopError());
+      result = await echoing;
     } finally {
       closeQuietly(conn);
       this.#forget(info);
@@ -735,7 +749,10 @@ class Server implements EchoServer {
   }
 
   #abortAll(): void {
-    for (const { abort } of this.#live.values()) abort.abort();
+    for (const live of this.#live.values()) {
+      live.stopped = true;
+      live.stop?.(stopError());
+    }
   }
 
   shutdown(): Promise<void> {
@@ -780,7 +797,7 @@ function clientKey(info: ConnectionInfo): string {
 async function handshake(
   conn: Deno.TlsConn,
   timeout: number,
-  signal: AbortSignal,
+  live: Live,
 ): Promise<void> {
   let timedOut = false;
   const close = (): void => closeQuietly(conn);
@@ -788,7 +805,8 @@ async function handshake(
     timedOut = true;
     close();
   }, timeout);
-  signal.addEventListener("abort", close, { once: true });
+  if (live.stopped) close();
+  live.stop = close;
   try {
     await conn.handshake();
   } catch (error) {
@@ -798,7 +816,7 @@ async function handshake(
     throw error;
   } finally {
     clearTimeout(timer);
-    signal.removeEventListener("abort", close);
+    live.stop = undefined;
   }
 }
 

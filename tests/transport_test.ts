@@ -303,6 +303,34 @@ Deno.test("serve() on tls:// gives up on a TCP client that never handshakes afte
   await assertEchoes(good, "after\n");
 });
 
+Deno.test("serve() on tls:// close() ends a pending handshake at once, not after handshakeTimeout", async () => {
+  await using fx = await createTlsFixtures();
+  if (fx === null) return skip(NO_OPENSSL);
+  const failed = Promise.withResolvers<
+    { info: ConnectionInfo; error: unknown }
+  >();
+  const server = await serve({
+    listen: ["tls://127.0.0.1:0"],
+    tls: { cert: fx.cert, key: fx.key, handshakeTimeout: 60_000 },
+    onHandshakeError: (info, error) => failed.resolve({ info, error }),
+  });
+  const { port } = server.listeners[0]!.addr as Deno.NetAddr;
+  using silent = await Deno.connect({ hostname: "127.0.0.1", port });
+  // Accepts are in order: once a later client is served, the silent one has
+  // been accepted and is in its handshake.
+  using good = await dialGood(fx, port);
+  await assertEchoes(good, "later\n");
+  // close() must not wait 60 s for the silent client's handshake.
+  await within(server.close(), 5000, "close() with a handshake pending");
+  const { info, error } = await within(
+    failed.promise,
+    5000,
+    "onHandshakeError",
+  );
+  assert.equal((info.remoteAddr as Deno.NetAddr).port, silent.localAddr.port);
+  assert.ok(!(error instanceof Deno.errors.TimedOut), String(error));
+});
+
 // ---------------------------------------------------------------------------
 // echo-server / echo-client over TLS
 
