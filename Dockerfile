@@ -13,7 +13,7 @@
 # --- build: compile echo-server and echo-client --------------------------
 # The build stage runs on the builder's own platform and cross-compiles for
 # the image's platform with the deno.json task for that target, so the
-# binaries get the same flags as every other build (--allow-net --no-prompt)
+# binaries get the same flags as every other build (see deno.json)
 # and no emulator is needed for arm64 images.
 FROM --platform=$BUILDPLATFORM denoland/deno:2.9.6 AS build
 ARG TARGETARCH
