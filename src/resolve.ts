@@ -1,6 +1,5 @@
 // Copyright the deno-echo authors. MIT license.
 
-import { lookup } from "node:dns/promises";
 import { ipFamily } from "./address.ts";
 
 /** An IP family: 4 or 6. */
@@ -79,6 +78,9 @@ export async function resolveAll(
   }
   let found: { address: string; family: number }[];
   try {
+    // Loaded on first use: node:dns costs ~5 ms at start, and IP literals
+    // never need it.
+    const { lookup } = await import("node:dns/promises");
     found = await lookup(hostname, { all: true });
   } catch (error) {
     const code = (error as { code?: string }).code;

@@ -264,6 +264,10 @@ export interface EchoServer extends AsyncDisposable {
  * @throws {Deno.errors.PermissionDenied} If the system refuses the port.
  * @throws {Deno.errors.AddrNotAvailable} If the address is not this host's.
  * @throws {UnknownHostError} If the hostname names no address.
+ * @throws {Deno.errors.NotSupported} If `workers` is above 1 but this is not
+ * Linux or Deno runs without `--unstable-net`.
+ * @throws {Deno.errors.NotCapable} If `workers` is above 1 without read
+ * access to the worker module.
  */
 export async function serve(options: ServeOptions = {}): Promise<EchoServer> {
   const { signal } = options;

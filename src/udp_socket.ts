@@ -4,7 +4,7 @@
 // `node:dgram` sockets: `Deno.listenDatagram` still needs `--unstable-net` in
 // Deno 2.9, while `node:dgram` is stable and needs only `--allow-net`.
 
-import { createSocket, type Socket } from "node:dgram";
+import type { Socket } from "node:dgram";
 import { ipFamily } from "./address.ts";
 import { listenAll } from "./listen.ts";
 
@@ -107,6 +107,8 @@ export async function bindUdp(
   if (family === 0) {
     throw new TypeError(`Invalid address "${address}": expected an IP`);
   }
+  // Loaded on first use: node:dgram costs a TCP-only server ~7 ms at start.
+  const { createSocket } = await import("node:dgram");
   const socket = family === 6
     ? createSocket({ type: "udp6", ipv6Only: address !== "::" })
     : createSocket({ type: "udp4" });

@@ -1,13 +1,16 @@
 // Copyright the deno-echo authors. MIT license.
 
-import { deepEqual, equal, throws } from "node:assert/strict";
+import { deepEqual, equal, ok, throws } from "node:assert/strict";
+import { isIP } from "node:net";
 import {
   formatAddress,
   type HostPort,
+  ipFamily,
   parseHostPort,
   parsePort,
   unmapIPv4,
 } from "../src/address.ts";
+import { mulberry32 } from "./_util.ts";
 
 Deno.test("parsePort() accepts whole numbers from 0 to 65535", () => {
   equal(parsePort("0"), 0);
@@ -172,4 +175,55 @@ Deno.test("unmapIPv4() turns IPv4-mapped IPv6 into IPv4 and leaves the rest alon
   for (const [input, expected] of cases) {
     await t.step(input, () => equal(unmapIPv4(input), expected));
   }
+});
+
+Deno.test("ipFamily() agrees with node:net isIP on literals, near misses and random strings", () => {
+  const cases = [
+    "127.0.0.1",
+    "0.0.0.0",
+    "255.255.255.255",
+    "256.1.1.1",
+    "01.2.3.4",
+    "1.2.3",
+    "1.2.3.4.5",
+    "1.2.3.4 ",
+    "::",
+    "::1",
+    "[::1]",
+    "::ffff:127.0.0.1",
+    "::ffff:1.2.3.256",
+    "fe80::1%eth0",
+    "fe80::1%",
+    "fe80::1%eth0/x",
+    "2001:db8::8a2e:370:7334",
+    "2001:DB8:0:0:0:0:0:1",
+    "1:2:3:4:5:6:7:8",
+    "1:2:3:4:5:6:7:8:9",
+    "1::2::3",
+    ":::",
+    "12345::1",
+    "g::1",
+    "::1]/x[",
+    "localhost",
+    "",
+    "1.2.3.4:80",
+  ];
+  const rand = mulberry32(862);
+  const alphabet = "0123456789abcdefABCDEF:.%";
+  for (let i = 0; i < 20_000; i++) {
+    const length = 1 + Math.floor(rand() * 20);
+    cases.push(
+      Array.from(
+        { length },
+        () => alphabet[Math.floor(rand() * alphabet.length)],
+      ).join(""),
+    );
+  }
+  let valid = 0;
+  for (const text of cases) {
+    equal(ipFamily(text), isIP(text), JSON.stringify(text));
+    if (isIP(text) !== 0) valid++;
+  }
+  // The random strings must have hit some real addresses, not only misses.
+  ok(valid > 20, `${valid} valid`);
 });

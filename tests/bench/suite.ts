@@ -31,6 +31,9 @@ const CASES: Case[] = [
   },
 ];
 
+/** Idle connections held for the memory figure (fewer if descriptors run out). */
+const IDLE_CONNECTIONS = 10_000;
+
 /** Seconds each case measures for (after a 0.5 s warm-up). */
 const SECONDS = Number(Deno.args[0] ?? 2);
 /** Bound on one client run, and on the server's start and stop. */
@@ -146,6 +149,85 @@ async function runCase(port: number, item: Case): Promise<Row> {
   };
 }
 
+/** The server's resident memory in KiB, from /proc (Linux only). */
+function residentKiB(pid: number): number | undefined {
+  try {
+    const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+    return Number(/^VmRSS:\s+([0-9]+) kB$/m.exec(status)?.[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+/** One line echoed on a connection: `x\n` out, `x\n` back. */
+async function pingPong(conn: Deno.TcpConn, byte: number): Promise<boolean> {
+  const line = new Uint8Array([byte, 0x0a]);
+  await conn.write(line);
+  const back = new Uint8Array(2);
+  for (let got = 0; got < 2;) {
+    const n = await conn.read(back.subarray(got));
+    if (n === null) return false;
+    got += n;
+  }
+  return back[0] === byte && back[1] === 0x0a;
+}
+
+/**
+ * Holds up to `count` idle connections (each has echoed one line) and
+ * measures what they add to the server's resident memory, then checks that
+ * a sample of them still echo.
+ *
+ * @returns The summary line.
+ */
+async function idleMemory(
+  pid: number,
+  port: number,
+  count: number,
+): Promise<string> {
+  if (residentKiB(pid) === undefined) {
+    return "skipped: idle memory: no /proc/PID/status on this system";
+  }
+  const connect = (): Promise<Deno.TcpConn> =>
+    Deno.connect({ hostname: "127.0.0.1", port });
+  // Warm up the server's accept path first, so its first-use costs are not
+  // counted as per-connection memory.
+  for (let i = 0; i < 200; i++) {
+    using conn = await connect();
+    await pingPong(conn, 0x77);
+  }
+  const before = residentKiB(pid)!;
+  const conns: Deno.TcpConn[] = [];
+  let stoppedBy = "";
+  try {
+    while (conns.length < count) {
+      let conn: Deno.TcpConn;
+      try {
+        conn = await connect();
+      } catch (error) {
+        // Out of descriptors (ulimit -n): measure what was reached.
+        stoppedBy = ` (stopped at ${conns.length}: ${
+          error instanceof Error ? error.message : error
+        })`;
+        break;
+      }
+      conns.push(conn);
+      if (!await pingPong(conn, 0x78)) throw new Error("an echo went wrong");
+    }
+    const after = residentKiB(pid)!;
+    const sample = conns.filter((_, i) => i % 100 === 0);
+    let echoing = 0;
+    for (const conn of sample) if (await pingPong(conn, 0x79)) echoing++;
+    const perConnection = (after - before) * 1024 / conns.length / 1000;
+    return `idle: ${conns.length} connections held, ${
+      perConnection.toFixed(1)
+    } kB each (server RSS ${(before / 1024).toFixed(0)} -> ${
+      (after / 1024).toFixed(0)
+    } MiB); ${echoing} of ${sample.length} sampled still echo${stoppedBy}`;
+  } finally {
+    for (const conn of conns) conn.close();
+  }
+}
+
 function latency(us: number | null): string {
   if (us === null) return "-";
   return us < 1000 ? `${us.toFixed(0)} µs` : `${(us / 1000).toFixed(2)} ms`;
@@ -210,6 +292,8 @@ if (import.meta.main) {
         `-d ${SECONDS}s --warmup 500ms (Deno ${Deno.version.deno}, ` +
         `${navigator.hardwareConcurrency} CPUs)\n`,
     );
+    // First, while the server's heap holds nothing from the loads.
+    print(await idleMemory(child.pid, port, IDLE_CONNECTIONS) + "\n");
     for (const item of CASES) {
       const row = await runCase(port, item);
       rows.push(row);
