@@ -104,6 +104,16 @@ export const MIN_BUFFER_SIZE = 512;
 export const MAX_BUFFER_SIZE = 64 * 1024;
 /** Small reads in a row after which a grown buffer shrinks back. */
 const SHRINK_AFTER = 8;
+/** Most buffers kept in {@linkcode idleBuffers}. */
+const IDLE_BUFFER_POOL = 256;
+/**
+ * First buffers of `Deno.Conn` echoes, given back by the ones that ended: at
+ * thousands of short connections a second, allocating each (an ArrayBuffer
+ * with memory outside the JS heap, which the GC must track) was a measurable
+ * part of the cost of a connection. Only the conn path uses it: a BYOB
+ * stream takes its buffers away.
+ */
+const idleBuffers: Uint8Array[] = [];
 
 /**
  * Echoes every byte read from a stream back to it, unchanged, until the peer
@@ -220,8 +230,9 @@ export async function echoWith(
 
   if (conn) countConnection(1);
   const share = { turn: -1, reads: 0 };
+  // See idleBuffers.
+  let buffer = (conn && idleBuffers.pop()) || new Uint8Array(MIN_BUFFER_SIZE);
   try {
-    let buffer = new Uint8Array(MIN_BUFFER_SIZE);
     let small = 0;
     while (true) {
       let value: Uint8Array | null;
@@ -284,7 +295,14 @@ export async function echoWith(
     port.abort(error);
     return { bytes, reason: "error", error };
   } finally {
-    if (conn) countConnection(-1);
+    if (conn) {
+      countConnection(-1);
+      // No read is pending on it any more: the loop has ended.
+      if (
+        buffer.byteLength === MIN_BUFFER_SIZE &&
+        idleBuffers.length < IDLE_BUFFER_POOL
+      ) idleBuffers.push(buffer);
+    }
     idle.cancel();
     signal?.removeEventListener("abort", onAbort);
     port.release();
