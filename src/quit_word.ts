@@ -71,10 +71,18 @@ export class QuitWordScanner {
     let words: Words | undefined;
     while (i < end) {
       if (failed) {
-        // Skip the rest of a line that cannot match, four bytes at a time.
-        words ??= wordsOf(chunk);
-        i = findNewline(chunk, words, i);
-        if (i < 0) break;
+        // Skip the rest of a line that cannot match: four bytes at a time
+        // over a 32-bit view of the chunk, or byte by byte over a short rest
+        // (not worth making the view for: small messages are the common
+        // case of a ping-pong).
+        if (end - i < SHORT_REST) {
+          while (i < end && chunk[i] !== LF) i++;
+          if (i === end) break;
+        } else {
+          words ??= wordsOf(chunk);
+          i = findNewline(chunk, words, i);
+          if (i < 0) break;
+        }
       }
       const byte = chunk[i]!;
       if (byte === LF) {
@@ -140,6 +148,8 @@ function wordsOf(chunk: Uint8Array): Words {
 }
 
 const LFS = 0x0a0a0a0a;
+/** Below this many bytes a byte loop beats making a 32-bit view. */
+const SHORT_REST = 256;
 
 /**
  * `chunk.indexOf(LF, from)`, twice as fast: `indexOf` on a typed array looks
