@@ -1,5 +1,6 @@
 // Copyright the deno-echo authors. MIT license.
 
+import { callHook, closeOnAbort } from "./hook.ts";
 import {
   type Admission,
   type Limits,
@@ -289,13 +290,8 @@ export async function serve(options: ServeOptions = {}): Promise<EchoServer> {
     }
     server = await serveWorkers(options, workers, startServer);
   }
-  if (signal !== undefined) {
-    if (signal.aborted) server.close();
-    const onAbort = (): void => void server.close();
-    signal.addEventListener("abort", onAbort, { once: true });
-    server.finished.then(() => signal.removeEventListener("abort", onAbort));
-  }
-  call(options.onListen, server.addrs);
+  closeOnAbort(signal, server);
+  callHook(options.onListen, server.addrs);
   return server;
 }
 
@@ -652,7 +648,7 @@ class Server implements EchoServer {
         conn = await listener.accept();
       } catch (error) {
         if (stop.aborted || error instanceof Deno.errors.BadResource) return;
-        call(this.#options.onAcceptError, error as Error);
+        callHook(this.#options.onAcceptError, error as Error);
         if (PER_CONNECTION_ERRORS.some((type) => error instanceof type)) {
           continue;
         }
@@ -679,7 +675,7 @@ class Server implements EchoServer {
     const reject = this.#admission.admit(clientKey(info));
     if (reject !== undefined) {
       closeQuietly(conn);
-      call(this.#options.onReject, info, reject);
+      callHook(this.#options.onReject, info, reject);
       return;
     }
     const live: Live = {
@@ -704,7 +700,7 @@ class Server implements EchoServer {
       } catch (error) {
         closeQuietly(conn);
         this.#forget(info);
-        call(this.#options.onHandshakeError, info, error);
+        callHook(this.#options.onHandshakeError, info, error);
         return;
       }
     }
@@ -716,7 +712,7 @@ class Server implements EchoServer {
     }
     let result: EchoResult;
     try {
-      call(this.#options.onOpen, info);
+      callHook(this.#options.onOpen, info);
       const { quitWord, idleTimeout, maxBytes } = this.#settings;
       const echoing = echoWith(conn, { quitWord, idleTimeout, maxBytes }, live);
       // Told to stop before the echo began (during the handshake, say).
@@ -726,7 +722,7 @@ class Server implements EchoServer {
       closeQuietly(conn);
       this.#forget(info);
     }
-    call(this.#options.onClose, {
+    callHook(this.#options.onClose, {
       ...info,
       ...result,
       durationMs: performance.now() - started,
@@ -832,19 +828,6 @@ function unmapped(addr: Deno.Addr): Deno.NetAddr | Deno.UnixAddr {
     hostname: unmapIPv4(addr.hostname),
     port: addr.port,
   };
-}
-
-/** Calls a hook; a hook that throws must not take the server down. */
-function call<A extends unknown[]>(
-  hook: ((...args: A) => void) | undefined,
-  ...args: A
-): void {
-  if (hook === undefined) return;
-  try {
-    hook(...args);
-  } catch {
-    // Hooks are the embedder's; their failures are theirs to report.
-  }
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

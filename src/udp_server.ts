@@ -1,5 +1,6 @@
 // Copyright the deno-echo authors. MIT license.
 
+import { callHook, closeOnAbort } from "./hook.ts";
 import type { RemoteInfo, Socket } from "node:dgram";
 import { unmapIPv4 } from "./address.ts";
 import { SourceLimiter } from "./source_limiter.ts";
@@ -264,13 +265,8 @@ export async function serveUdp(
 
   const server = new UdpServer(options, settings);
   await server.bind(hostname, port);
-  if (signal !== undefined) {
-    if (signal.aborted) server.close();
-    const onAbort = (): void => void server.close();
-    signal.addEventListener("abort", onAbort, { once: true });
-    server.finished.then(() => signal.removeEventListener("abort", onAbort));
-  }
-  call(options.onListen, server.addrs);
+  closeOnAbort(signal, server);
+  callHook(options.onListen, server.addrs);
   return server;
 }
 
@@ -349,7 +345,7 @@ class UdpServer implements UdpEchoServer {
       this.#dropped[reason]++;
       const { onDrop } = this.#options;
       if (onDrop !== undefined) {
-        call(onDrop, { ...this.#info(socket, rinfo, size), reason });
+        callHook(onDrop, { ...this.#info(socket, rinfo, size), reason });
       }
       return;
     }
@@ -372,7 +368,7 @@ class UdpServer implements UdpEchoServer {
     this.#echoedDatagrams++;
     this.#echoedBytes += size;
     const { onEcho } = this.#options;
-    if (onEcho !== undefined) call(onEcho, this.#info(socket, rinfo, size));
+    if (onEcho !== undefined) callHook(onEcho, this.#info(socket, rinfo, size));
   }
 
   #info(socket: Socket, rinfo: RemoteInfo, size: number): UdpDatagramInfo {
@@ -389,7 +385,7 @@ class UdpServer implements UdpEchoServer {
 
   #onError(error: Error): void {
     if (this.#closing) return;
-    call(this.#options.onError, error);
+    callHook(this.#options.onError, error);
   }
 
   async #closeAll(): Promise<void> {
@@ -417,17 +413,4 @@ class UdpServer implements UdpEchoServer {
 function localAddr(socket: Socket): Deno.NetAddr {
   const { address, port } = socket.address();
   return { transport: "udp", hostname: address, port };
-}
-
-/** Calls a hook; a hook that throws must not take the server down. */
-function call<A extends unknown[]>(
-  hook: ((...args: A) => void) | undefined,
-  ...args: A
-): void {
-  if (hook === undefined) return;
-  try {
-    hook(...args);
-  } catch {
-    // Hooks are the embedder's; their failures are theirs to report.
-  }
 }

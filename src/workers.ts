@@ -1,5 +1,6 @@
 // Copyright the deno-echo authors. MIT license.
 
+import { callHook } from "./hook.ts";
 import { SharedAdmission } from "./admission.ts";
 import type { ListenerSpec } from "./listen_url.ts";
 import type {
@@ -185,7 +186,7 @@ export async function serveWorkers(
       const error = new Error(
         `worker ${index} stopped: ${event.message || "unknown error"}`,
       );
-      if (listening) call(options.onAcceptError, error);
+      if (listening) callHook(options.onAcceptError, error);
       else onFailed(error);
       onDone();
     };
@@ -242,37 +243,24 @@ function workerOptions(options: ServeOptions): WorkerOptions {
 function relay(message: WorkerEvent, options: ServeOptions): void {
   switch (message.type) {
     case "open":
-      return call(options.onOpen, message.info);
+      return callHook(options.onOpen, message.info);
     case "close":
-      return call(
+      return callHook(
         options.onClose,
         message.error === undefined
           ? message.info
           : { ...message.info, error: fromWire(message.error) },
       );
     case "reject":
-      return call(options.onReject, message.info, message.reason);
+      return callHook(options.onReject, message.info, message.reason);
     case "accept-error":
-      return call(options.onAcceptError, fromWire(message.error));
+      return callHook(options.onAcceptError, fromWire(message.error));
     case "handshake-error":
-      return call(
+      return callHook(
         options.onHandshakeError,
         message.info,
         fromWire(message.error),
       );
-  }
-}
-
-/** Calls a hook; a hook that throws must not take the server down. */
-function call<A extends unknown[]>(
-  hook: ((...args: A) => void) | undefined,
-  ...args: A
-): void {
-  if (hook === undefined) return;
-  try {
-    hook(...args);
-  } catch {
-    // Hooks are the embedder's; their failures are theirs to report.
   }
 }
 
