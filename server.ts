@@ -130,7 +130,8 @@ Options:
       --max-bytes SIZE     Close a connection after echoing SIZE bytes
                            (64K, 10M, 1G; 0 = no limit; default: 0)
   -w, --workers N          Accept in N isolates sharing each TCP and TLS port,
-                           to use N CPU cores; auto = one per core (default: 1).
+                           to use N CPU cores; auto = one per core, or 1 where
+                           workers cannot run (default: 1).
                            Linux only; needs Deno's --unstable-net flag, which
                            deno task server and echo-server have
   -q, --quiet              Do not log each connection
@@ -281,9 +282,17 @@ const MAX_WORKERS = 256;
 
 function parseWorkers(text: string | undefined): number {
   if (text === undefined) return 1;
-  const workers = text === "auto"
-    ? navigator.hardwareConcurrency
-    : checkRange(parseCount(text, "--workers"), "--workers", 1, MAX_WORKERS);
+  if (text === "auto") {
+    // As many as there are cores, where workers can run at all.
+    if (workersUnsupported() !== undefined) return 1;
+    return Math.min(Math.max(1, navigator.hardwareConcurrency), MAX_WORKERS);
+  }
+  const workers = checkRange(
+    parseCount(text, "--workers"),
+    "--workers",
+    1,
+    MAX_WORKERS,
+  );
   if (workers > 1) {
     const unsupported = workersUnsupported();
     if (unsupported !== undefined) {
@@ -578,7 +587,10 @@ async function main(args: string[]): Promise<number> {
   }
   // Announced only once the signal handlers are in place, so that a signal
   // sent as soon as the line is seen is handled, not fatal.
-  if (options.workers > 1) {
+  const shared = running.listeners.some(({ transport }) =>
+    transport === "tcp" || transport === "tls"
+  );
+  if (options.workers > 1 && shared) {
     log(
       `${options.workers} workers accept on each TCP and TLS listener (one isolate each)`,
     );

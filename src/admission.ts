@@ -79,107 +79,261 @@ export class LocalAdmission implements Admission {
   }
 }
 
-/** Counters per row of the per-client table: a power of two. */
-const SKETCH_WIDTH = 8192;
-const OPEN = 0;
-const LAST_ID = 1;
-const ROW_A = 2;
-const ROW_B = ROW_A + SKETCH_WIDTH;
-const SLOTS = ROW_B + SKETCH_WIDTH;
+/** The most isolates one {@linkcode SharedAdmission} can serve. */
+export const MAX_ISOLATES = 256;
+/**
+ * Table slots without `maxConnections`: 3/4 of them (49,152 client addresses)
+ * can be in use at once.
+ */
+const UNLIMITED_SLOTS = 65_536;
+
+// Layout of the shared buffer: a 64-bit id counter, then 32-bit words.
+const OPEN = 2;
+const LOCK = 3;
+const CAPACITY = 4;
+/** Table slots in use. */
+const USED = 5;
+/** Open connections of each isolate, so a dead one's can be taken back. */
+const BY_ISOLATE = 6;
+const TABLE = BY_ISOLATE + MAX_ISOLATES;
+/** Words per table slot: two halves of a 64-bit key hash, then the count. */
+const SLOT = 3;
 
 /**
  * Ids and limits shared by servers in several isolates (workers), in a
- * `SharedArrayBuffer` updated with `Atomics`.
+ * `SharedArrayBuffer`.
  *
- * Per-client counts live in a fixed table (two rows of 8192 counters, each
- * client hashed to one counter per row with different hashes; its count is
- * the smaller of the two), so memory stays at 64 KiB whatever the number of
- * clients. Clients that share a counter in both rows are counted together:
- * that can refuse a client early, but never admits one past `maxPerIp`.
- * Admission adds first and takes back on refusal, so racing isolates can
- * only refuse, never overshoot a limit.
+ * The open count and the ids are atomic counters. Per-client counts are kept
+ * exactly, in a hash table (open addressing, linear probing) keyed by a
+ * 64-bit hash of the client's address, under a lock held for one lookup: two
+ * addresses are counted together only if their 64-bit hashes are equal
+ * (about once in 10^11 pairs among 10,000 clients). The table has twice as
+ * many slots as `maxConnections`, so it is at most half full; with no
+ * `maxConnections` it tracks up to 49,152 addresses at once and refuses a new
+ * one beyond that as `max-per-ip` (it never admits one uncounted).
  */
 export class SharedAdmission implements Admission {
-  readonly #slots: Int32Array;
+  readonly #words: Int32Array;
+  readonly #id: BigInt64Array;
   readonly #limits: Limits;
+  readonly #isolate: number;
+  /** Slots in the table, a power of two. */
+  readonly #capacity: number;
 
   /**
    * @param buffer From {@linkcode SharedAdmission.createBuffer}, the same
    * one in every isolate.
-   * @param limits The limits, the same in every isolate.
+   * @param limits The limits it was made for, the same in every isolate.
+   * @param isolate This isolate's number, 0 to 255.
    */
-  constructor(buffer: SharedArrayBuffer, limits: Limits) {
-    if (buffer.byteLength !== SLOTS * Int32Array.BYTES_PER_ELEMENT) {
-      throw new RangeError("Not a buffer made by SharedAdmission");
+  constructor(buffer: SharedArrayBuffer, limits: Limits, isolate = 0) {
+    const capacity = tableCapacity(limits);
+    if (
+      buffer.byteLength !== bufferSize(capacity) ||
+      new Int32Array(buffer)[CAPACITY] !== capacity
+    ) {
+      throw new RangeError(
+        "Not a buffer made by SharedAdmission.createBuffer for these limits",
+      );
     }
-    this.#slots = new Int32Array(buffer);
+    if (!Number.isInteger(isolate) || isolate < 0 || isolate >= MAX_ISOLATES) {
+      throw new RangeError(`Invalid isolate ${isolate}`);
+    }
+    this.#words = new Int32Array(buffer);
+    this.#id = new BigInt64Array(buffer, 0, 1);
     this.#limits = limits;
+    this.#isolate = isolate;
+    this.#capacity = capacity;
   }
 
-  /** @returns A zeroed buffer for isolates to share. */
-  static createBuffer(): SharedArrayBuffer {
-    return new SharedArrayBuffer(SLOTS * Int32Array.BYTES_PER_ELEMENT);
+  /**
+   * @param limits The limits every isolate will use.
+   * @returns A buffer for isolates to share, sized for the limits.
+   */
+  static createBuffer(limits: Limits): SharedArrayBuffer {
+    const capacity = tableCapacity(limits);
+    const buffer = new SharedArrayBuffer(bufferSize(capacity));
+    new Int32Array(buffer)[CAPACITY] = capacity;
+    return buffer;
   }
 
   get open(): number {
-    return Atomics.load(this.#slots, OPEN);
+    return Atomics.load(this.#words, OPEN);
   }
 
   nextId(): number {
-    return Atomics.add(this.#slots, LAST_ID, 1) + 1;
+    return Number(Atomics.add(this.#id, 0, 1n) + 1n);
   }
 
   admit(client: string): RejectReason | undefined {
-    const slots = this.#slots;
+    const words = this.#words;
     const { maxConnections, maxPerIp } = this.#limits;
-    const open = Atomics.add(slots, OPEN, 1);
+    // Added first, taken back on refusal: racing isolates can only refuse.
+    const open = Atomics.add(words, OPEN, 1);
     if (maxConnections > 0 && open >= maxConnections) {
-      Atomics.sub(slots, OPEN, 1);
+      Atomics.sub(words, OPEN, 1);
       return "max-connections";
     }
-    if (maxPerIp > 0) {
-      const [a, b] = counters(client);
-      const fromA = Atomics.add(slots, a, 1);
-      const fromB = Atomics.add(slots, b, 1);
-      if (Math.min(fromA, fromB) >= maxPerIp) {
-        Atomics.sub(slots, a, 1);
-        Atomics.sub(slots, b, 1);
-        Atomics.sub(slots, OPEN, 1);
-        return "max-per-ip";
-      }
+    if (maxPerIp > 0 && !this.#count(client, maxPerIp)) {
+      Atomics.sub(words, OPEN, 1);
+      return "max-per-ip";
     }
+    Atomics.add(words, BY_ISOLATE + this.#isolate, 1);
     return undefined;
   }
 
   release(client: string): void {
-    const slots = this.#slots;
-    Atomics.sub(slots, OPEN, 1);
-    if (this.#limits.maxPerIp > 0) {
-      const [a, b] = counters(client);
-      Atomics.sub(slots, a, 1);
-      Atomics.sub(slots, b, 1);
+    const words = this.#words;
+    Atomics.sub(words, OPEN, 1);
+    Atomics.sub(words, BY_ISOLATE + this.#isolate, 1);
+    if (this.#limits.maxPerIp > 0) this.#uncount(client);
+  }
+
+  /**
+   * Takes back the open connections of an isolate that died without
+   * releasing them. (Their per-client counts stay: the table does not know
+   * which isolate holds what.)
+   *
+   * @param isolate The dead isolate's number.
+   */
+  releaseIsolate(isolate: number): void {
+    const held = Atomics.exchange(this.#words, BY_ISOLATE + isolate, 0);
+    Atomics.sub(this.#words, OPEN, held);
+  }
+
+  /** Counts one more connection of `client`, unless it has `max` already. */
+  #count(client: string, max: number): boolean {
+    const [a, b] = keyOf(client);
+    const words = this.#words;
+    this.#lock();
+    try {
+      let at = this.#find(a, b);
+      if (at < 0) {
+        if (words[USED]! * 4 >= this.#capacity * 3) return false;
+        at = -at - 1;
+        words[at] = a;
+        words[at + 1] = b;
+        words[at + 2] = 0;
+        words[USED]!++;
+      }
+      if (words[at + 2]! >= max) return false;
+      words[at + 2]!++;
+      return true;
+    } finally {
+      this.#unlock();
     }
+  }
+
+  /** Counts one connection of `client` fewer. */
+  #uncount(client: string): void {
+    const [a, b] = keyOf(client);
+    const words = this.#words;
+    this.#lock();
+    try {
+      const at = this.#find(a, b);
+      if (at < 0 || --words[at + 2]! > 0) return;
+      this.#remove(at);
+      words[USED]!--;
+    } finally {
+      this.#unlock();
+    }
+  }
+
+  /**
+   * Where key (a, b) is: its slot's first word, or `-(first word of the
+   * empty slot where it would go) - 1`.
+   */
+  #find(a: number, b: number): number {
+    const words = this.#words;
+    const mask = this.#capacity - 1;
+    for (let i = homeOf(a, mask);; i = (i + 1) & mask) {
+      const at = TABLE + i * SLOT;
+      if (words[at] === 0 && words[at + 1] === 0) return -at - 1;
+      if (words[at] === a && words[at + 1] === b) return at;
+    }
+  }
+
+  /**
+   * Empties a slot and moves later entries of its probe run back into the
+   * hole, so that lookups never need markers for removed keys.
+   */
+  #remove(at: number): void {
+    const words = this.#words;
+    const mask = this.#capacity - 1;
+    let hole = (at - TABLE) / SLOT;
+    for (let i = (hole + 1) & mask;; i = (i + 1) & mask) {
+      const from = TABLE + i * SLOT;
+      if (words[from] === 0 && words[from + 1] === 0) break;
+      const home = homeOf(words[from]!, mask);
+      // Movable unless its home lies cyclically in (hole, i].
+      const stays = hole <= i
+        ? hole < home && home <= i
+        : hole < home || home <= i;
+      if (stays) continue;
+      const to = TABLE + hole * SLOT;
+      words[to] = words[from]!;
+      words[to + 1] = words[from + 1]!;
+      words[to + 2] = words[from + 2]!;
+      hole = i;
+    }
+    const to = TABLE + hole * SLOT;
+    words[to] = 0;
+    words[to + 1] = 0;
+    words[to + 2] = 0;
+  }
+
+  /**
+   * Takes the table's lock. Held for one lookup, so waits are short: a
+   * waiter sleeps in `Atomics.wait` until the holder lets go (Deno allows
+   * that on the main thread too).
+   */
+  #lock(): void {
+    const words = this.#words;
+    while (Atomics.compareExchange(words, LOCK, 0, 1) !== 0) {
+      Atomics.wait(words, LOCK, 1, 1);
+    }
+  }
+
+  #unlock(): void {
+    Atomics.store(this.#words, LOCK, 0);
+    Atomics.notify(this.#words, LOCK, 1);
   }
 }
 
+/** Slots: twice `maxConnections` (a power of two), or a fixed 65,536. */
+function tableCapacity({ maxConnections }: Limits): number {
+  if (maxConnections === 0) return UNLIMITED_SLOTS;
+  return 2 ** Math.ceil(Math.log2(Math.max(16, maxConnections * 2)));
+}
+
+function bufferSize(capacity: number): number {
+  return (TABLE + capacity * SLOT) * Int32Array.BYTES_PER_ELEMENT;
+}
+
+function homeOf(a: number, mask: number): number {
+  return (a >>> 0) & mask;
+}
+
 /**
- * The client's counter in each row: a 32-bit FNV-1a hash of the key, mixed
- * two ways (murmur3's finalizer, with and without a salt), so two clients
- * share both counters only if their 32-bit hashes are equal.
+ * A 64-bit hash of a client key, as two 32-bit halves, never both 0 (that
+ * marks an empty slot): FNV-1a over the key, then murmur3's finalizer with
+ * two different seeds.
  */
-function counters(client: string): [number, number] {
-  let hash = 0x811c9dc5;
+function keyOf(client: string): [number, number] {
+  let a = 0x811c9dc5;
+  let b = 0x050c5d1f;
   for (let i = 0; i < client.length; i++) {
-    hash = Math.imul(hash ^ client.charCodeAt(i), 0x01000193);
+    const c = client.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x01000193) ^ (b >>> 13);
   }
-  return [
-    ROW_A + (mix(hash) & (SKETCH_WIDTH - 1)),
-    ROW_B + (mix(hash ^ 0x9e3779b9) & (SKETCH_WIDTH - 1)),
-  ];
+  a = mix(a);
+  b = mix(b ^ a);
+  return a === 0 && b === 0 ? [0, 1] : [a, b];
 }
 
 function mix(h: number): number {
   h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
   h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  return (h ^ (h >>> 16)) >>> 0;
+  return h ^ (h >>> 16);
 }

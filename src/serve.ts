@@ -468,7 +468,7 @@ async function openListeners(
             ...(reusePort ? { reusePort } : {}),
           }),
       );
-      for (const l of await listenAll(spec.hostname, spec.port, bind)) {
+      for (const l of await bindSpec(spec, share, bind)) {
         add("tls", l, l.addr);
       }
     } else if (spec.transport === "udp") {
@@ -486,11 +486,26 @@ async function openListeners(
         (hostname, port, reusePort) =>
           Deno.listen({ hostname, port, ...(reusePort ? { reusePort } : {}) }),
       );
-      for (const l of await listenAll(spec.hostname, spec.port, bind)) {
+      for (const l of await bindSpec(spec, share, bind)) {
         add("tcp", l, l.addr);
       }
     }
   }
+}
+
+/**
+ * Binds a `tcp://` or `tls://` spec: every address its host names, or, when
+ * joining a first isolate's listeners, exactly the address given (`::` is
+ * then `::` alone: the first isolate's `::` is dual-stack, and a worker's own
+ * `0.0.0.0` would take every IPv4 client from the first isolate).
+ */
+async function bindSpec<L extends Deno.Listener & { addr: Deno.NetAddr }>(
+  spec: { hostname: string; port: number },
+  share: PortSharing,
+  bind: (hostname: string, port: number) => L,
+): Promise<L[]> {
+  if (share === "join") return [bind(spec.hostname, spec.port)];
+  return await listenAll(spec.hostname, spec.port, bind);
 }
 
 /**

@@ -61,7 +61,8 @@ scope.onmessage = (event): void => {
       post({ type: "finished" });
     });
   } else {
-    stop ??= message.type;
+    // close() overrides a shutdown() in progress, never the other way.
+    if (stop !== "close") stop = message.type;
     if (message.type === "shutdown") server?.shutdown();
     else server?.close();
   }
@@ -105,7 +106,7 @@ async function start(
   };
   server = await startServer(relayed, {
     share: "join",
-    admission: (limits) => new SharedAdmission(admission, limits),
+    admission: (limits) => new SharedAdmission(admission, limits, worker),
     worker,
   });
   post({ type: "listening" });

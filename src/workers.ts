@@ -1,7 +1,7 @@
 // Copyright the deno-echo authors. MIT license.
 
 import { callHook } from "./hook.ts";
-import { SharedAdmission } from "./admission.ts";
+import { type Limits, SharedAdmission } from "./admission.ts";
 import type { ListenerSpec } from "./listen_url.ts";
 import type {
   ConnectionCloseInfo,
@@ -105,10 +105,17 @@ export function toWire(error: unknown): WireError {
  * @returns An error with the same name and message.
  */
 export function fromWire(wire: WireError): Error {
-  const Type = (Deno.errors as unknown as Record<
-    string,
-    (new (message: string) => Error) | undefined
-  >)[wire.name];
+  if (wire.name === "AbortError" || wire.name === "TimeoutError") {
+    return new DOMException(wire.message, wire.name);
+  }
+  const Type = Object.hasOwn(Deno.errors, wire.name)
+    ? (Deno.errors as unknown as Record<
+      string,
+      new (message: string) => Error
+    >)[
+      wire.name
+    ]
+    : undefined;
   if (Type !== undefined) return new Type(wire.message);
   const error = new Error(wire.message);
   error.name = wire.name;
@@ -141,12 +148,17 @@ export async function serveWorkers(
       `Workers need read access to their module ${module.pathname}`,
     );
   }
-  const buffer = SharedAdmission.createBuffer();
+  // Made when the first server has worked out its limits (defaults applied).
+  let shared: { buffer: SharedArrayBuffer; limits: Limits } | undefined;
   const first = await start(options, {
     share: "first",
-    admission: (limits) => new SharedAdmission(buffer, limits),
+    admission: (limits) => {
+      shared = { buffer: SharedAdmission.createBuffer(limits), limits };
+      return new SharedAdmission(shared.buffer, limits, 0);
+    },
     worker: 0,
   });
+  const { buffer, limits } = shared!;
   const listen: ListenerSpec[] = first.listeners.flatMap((
     { transport, addr },
   ) =>
@@ -157,66 +169,88 @@ export async function serveWorkers(
   // Nothing to share (only unix: or udp:// listeners): one isolate it is.
   if (listen.length === 0) return first;
 
+  const admission = new SharedAdmission(buffer, limits, 0);
   const workers: Worker[] = [];
   const started: Promise<void>[] = [];
   const finished: Promise<void>[] = [first.finished];
-  for (let index = 1; index < count; index++) {
-    const worker = new Worker(module, {
-      type: "module",
-      name: `echo-worker-${index}`,
-    });
-    workers.push(worker);
-    const { promise: ready, resolve: onReady, reject: onFailed } = Promise
-      .withResolvers<void>();
-    const { promise: done, resolve: onDone } = Promise.withResolvers<void>();
-    let listening = false;
-    worker.onmessage = (event: MessageEvent<FromWorker>): void => {
-      const message = event.data;
-      if (message.type === "listening") {
-        listening = true;
-        onReady();
-      } else if (message.type === "failed") onFailed(fromWire(message.error));
-      else if (message.type === "finished") onDone();
-      else for (const event of message.events) relay(event, options);
-    };
-    worker.onerror = (event: ErrorEvent): void => {
-      // A worker that died must not take this isolate with it; its
-      // listeners are gone, and the others go on serving.
-      event.preventDefault();
-      const error = new Error(
-        `worker ${index} stopped: ${event.message || "unknown error"}`,
-      );
-      if (listening) callHook(options.onAcceptError, error);
-      else onFailed(error);
-      onDone();
-    };
-    worker.postMessage(
-      {
-        type: "start",
-        listen,
-        options: workerOptions(options),
-        hooks: {
-          open: options.onOpen !== undefined,
-          close: options.onClose !== undefined,
-          reject: options.onReject !== undefined,
-          acceptError: options.onAcceptError !== undefined,
-          handshakeError: options.onHandshakeError !== undefined,
-        },
-        admission: buffer,
-        worker: index,
-      } satisfies ToWorker,
-    );
-    started.push(ready);
-    finished.push(done);
-  }
-  const group = new WorkerGroup(first, workers, buffer, options, finished);
+  const group = new WorkerGroup(first, workers, admission, finished);
   try {
+    for (let index = 1; index < count; index++) {
+      const worker = new Worker(module, {
+        type: "module",
+        name: `echo-worker-${index}`,
+      });
+      workers.push(worker);
+      const { ready, done } = watchWorker(worker, index, options, admission);
+      started.push(ready);
+      finished.push(done);
+      worker.postMessage(
+        {
+          type: "start",
+          listen,
+          options: workerOptions(options),
+          hooks: {
+            open: options.onOpen !== undefined,
+            close: options.onClose !== undefined,
+            reject: options.onReject !== undefined,
+            acceptError: options.onAcceptError !== undefined,
+            handshakeError: options.onHandshakeError !== undefined,
+          },
+          admission: buffer,
+          worker: index,
+        } satisfies ToWorker,
+      );
+    }
     await Promise.all(started);
   } catch (error) {
+    // Listeners and workers started so far are closed, not left behind.
     await group.close();
     throw error;
   }
   return group;
+}
+
+/**
+ * Handles what a worker posts and how it ends.
+ *
+ * @returns `ready` when it listens (rejected if it cannot start), `done`
+ * once it has finished or died.
+ */
+function watchWorker(
+  worker: Worker,
+  index: number,
+  options: ServeOptions,
+  admission: SharedAdmission,
+): { ready: Promise<void>; done: Promise<void> } {
+  const ready = Promise.withResolvers<void>();
+  const done = Promise.withResolvers<void>();
+  let listening = false;
+  // After it listens, a failure is reported like a failed accept: the
+  // worker's listeners are gone and the other isolates go on serving.
+  const fail = (error: Error): void => {
+    if (listening) callHook(options.onAcceptError, error);
+    else ready.reject(error);
+  };
+  worker.onmessage = (event: MessageEvent<FromWorker>): void => {
+    const message = event.data;
+    if (message.type === "listening") {
+      listening = true;
+      ready.resolve();
+    } else if (message.type === "failed") fail(fromWire(message.error));
+    else if (message.type === "finished") done.resolve();
+    else for (const event of message.events) relay(event, options);
+  };
+  worker.onerror = (event: ErrorEvent): void => {
+    // A worker that died must not take this isolate with it.
+    event.preventDefault();
+    fail(
+      new Error(`worker ${index} stopped: ${event.message || "unknown error"}`),
+    );
+    // Its open connections died with it.
+    admission.releaseIsolate(index);
+    done.resolve();
+  };
+  return { ready: ready.promise, done: done.promise };
 }
 
 function workerOptions(options: ServeOptions): WorkerOptions {
@@ -274,19 +308,19 @@ class WorkerGroup implements EchoServer {
   constructor(
     first: EchoServer,
     workers: Worker[],
-    buffer: SharedArrayBuffer,
-    options: ServeOptions,
+    admission: SharedAdmission,
     finished: Promise<void>[],
   ) {
     this.#first = first;
     this.#workers = workers;
-    this.#admission = new SharedAdmission(buffer, {
-      maxConnections: options.maxConnections ?? 0,
-      maxPerIp: options.maxPerIp ?? 0,
-    });
-    this.finished = Promise.all(finished).then(() => {
-      for (const worker of workers) worker.terminate();
-    });
+    this.#admission = admission;
+    // Settles once every isolate has finished; `finished` may still grow
+    // while workers start, so it is read when the first one ends.
+    this.finished = first.finished.then(() => Promise.all(finished)).then(
+      () => {
+        for (const worker of workers) worker.terminate();
+      },
+    );
   }
 
   get addrs(): readonly Deno.NetAddr[] {

@@ -523,6 +523,20 @@ Deno.test("echo-server --workers", async (t) => {
   );
 
   await t.step(
+    "--workers auto without --unstable-net: one isolate, no error",
+    async () => {
+      await using server = await startServer(
+        ["--workers", "auto", "--hostname", "127.0.0.1"],
+      );
+      using conn = await connectTo(server.addrs[0]!);
+      assert.equal(decoder.decode(await roundTrip(conn, "auto\n")), "auto\n");
+      const log = await server.waitFor("stderr", "closed: client closed");
+      assert.doesNotMatch(log, /worker/);
+      await assertStopsCleanly(server);
+    },
+  );
+
+  await t.step(
     "without --allow-read: exit 4, saying what to allow",
     async () => {
       const result = await runServer(
