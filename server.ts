@@ -277,6 +277,9 @@ function parseServerArgs(args: string[]): ServerArgs | "help" | "version" {
   };
 }
 
+/** A repeat of the first signal within this many ms is the same signal. */
+const SAME_SIGNAL_MS = 200;
+
 /** The most isolates `--workers` starts: far more than cores is waste. */
 const MAX_WORKERS = 256;
 
@@ -558,9 +561,21 @@ async function main(args: string[]): Promise<number> {
 
   let exitCode: number = ServerExitCode.Ok;
   let draining = false;
+  // When the first signal came, and which: a repeat within SAME_SIGNAL_MS is
+  // one Ctrl-C delivered twice, not a second one. Ctrl-C reaches every
+  // process of the terminal's foreground group, and `deno task` (like npm)
+  // forwards it to its child too, so under `deno task server` each Ctrl-C
+  // arrived twice (1 ms apart) and always forced the close.
+  let first: { signal: Deno.Signal; at: number } | undefined;
   const onSignal = (signal: "SIGINT" | "SIGTERM") => (): void => {
+    const now = performance.now();
+    if (
+      first !== undefined && first.signal === signal &&
+      now - first.at < SAME_SIGNAL_MS
+    ) return;
     if (!draining) {
       draining = true;
+      first = { signal, at: now };
       log(
         `${signal}: stopped accepting; waiting up to ${
           formatDuration(options.drainTimeout)

@@ -335,7 +335,16 @@ Deno.test("echo-server closes connections at once and exits 143 on a second SIGT
   const { server, conn } = live;
 
   server.kill("SIGTERM");
+  const signalled = performance.now();
   await server.waitFor("stderr", "SIGTERM: stopped accepting");
+  // A repeat within 200 ms is the same signal delivered twice; meanwhile the
+  // live connection is still served (bounded: 300 ms of round trips).
+  let echoed = 2;
+  while (performance.now() - signalled < 300) {
+    await writeAll(conn, "d\n");
+    assert.equal(decoder.decode(await readExactly(conn, 2)), "d\n");
+    echoed += 2;
+  }
   const started = performance.now();
   const result = await server.stop("SIGTERM");
   const elapsed = performance.now() - started;
@@ -347,8 +356,30 @@ Deno.test("echo-server closes connections at once and exits 143 on a second SIGT
   );
   assert.ok(elapsed < 5000, `took ${elapsed} ms`);
   assert.match(result.stderr, /SIGTERM again: closing 1 connections now/);
-  assert.match(result.stderr, /closed: server shutting down; 2 bytes/);
+  assert.match(
+    result.stderr,
+    new RegExp(`closed: server shutting down; ${echoed} bytes`),
+  );
   assert.equal((await readUntilClosed(conn)).length, 0);
+});
+
+Deno.test("echo-server takes the same signal again within 200 ms (deno task forwarding Ctrl-C) as one: it still drains", async () => {
+  await using live = await serverWithClient("30s", "x\n");
+  const { server, conn } = live;
+  // As deno task does: the terminal's SIGINT, then the forwarded one just
+  // after the first was handled (two at the same instant merge into one).
+  server.kill("SIGINT");
+  await server.waitFor("stderr", "SIGINT: stopped accepting");
+  server.kill("SIGINT");
+  // Still served after both: draining, not closed.
+  await writeAll(conn, "still\n");
+  assert.equal(decoder.decode(await readExactly(conn, 6)), "still\n");
+  conn.closeWrite();
+  assert.equal((await readUntilClosed(conn)).length, 0);
+  const result = await server.wait();
+  assert.equal(result.code, 0, result.stderr);
+  assert.doesNotMatch(result.stderr, /SIGINT again/);
+  assert.match(result.stderr, /closed: client closed; 8 bytes/);
 });
 
 Deno.test("echo-server closes connections when --drain-timeout expires and exits 0", async () => {
