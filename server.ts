@@ -31,6 +31,7 @@ import {
   VERSION,
   writeText,
 } from "./src/cli.ts";
+import { MAX_ISOLATES } from "./src/admission.ts";
 import { LogLimiter } from "./src/log_limiter.ts";
 import { DEFAULT_UDP_RATE_PER_SOURCE } from "./src/udp_server.ts";
 import {
@@ -280,21 +281,18 @@ function parseServerArgs(args: string[]): ServerArgs | "help" | "version" {
 /** A repeat of the first signal within this many ms is the same signal. */
 const SAME_SIGNAL_MS = 200;
 
-/** The most isolates `--workers` starts: far more than cores is waste. */
-const MAX_WORKERS = 256;
-
 function parseWorkers(text: string | undefined): number {
   if (text === undefined) return 1;
   if (text === "auto") {
     // As many as there are cores, where workers can run at all.
     if (workersUnsupported() !== undefined) return 1;
-    return Math.min(Math.max(1, navigator.hardwareConcurrency), MAX_WORKERS);
+    return Math.min(Math.max(1, navigator.hardwareConcurrency), MAX_ISOLATES);
   }
   const workers = checkRange(
     parseCount(text, "--workers"),
     "--workers",
     1,
-    MAX_WORKERS,
+    MAX_ISOLATES,
   );
   if (workers > 1) {
     const unsupported = workersUnsupported();

@@ -5,6 +5,7 @@ import {
   type Admission,
   type Limits,
   LocalAdmission,
+  MAX_ISOLATES,
   type RejectReason,
 } from "./admission.ts";
 import { closeQuietly } from "./close.ts";
@@ -180,7 +181,7 @@ export interface ServeOptions {
    * connections over them). Connection limits and ids are shared by all, and
    * the hooks are called in this isolate for every connection. `unix:` and
    * `udp://` listeners are served by this isolate only. More than 1 needs
-   * Linux and Deno's `--unstable-net` flag.
+   * Linux and Deno's `--unstable-net` flag; at most 256.
    *
    * @default {1}
    */
@@ -273,8 +274,10 @@ export interface EchoServer extends AsyncDisposable {
 export async function serve(options: ServeOptions = {}): Promise<EchoServer> {
   const { signal } = options;
   const workers = options.workers ?? 1;
-  if (!Number.isInteger(workers) || workers < 1) {
-    throw new RangeError(`Invalid workers ${workers}: expected 1 or more`);
+  if (!Number.isInteger(workers) || workers < 1 || workers > MAX_ISOLATES) {
+    throw new RangeError(
+      `Invalid workers ${workers}: expected 1 to ${MAX_ISOLATES}`,
+    );
   }
   let server: EchoServer;
   if (workers === 1) {

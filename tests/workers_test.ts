@@ -251,7 +251,7 @@ Deno.test("workers: a port in use is an error, even by a program that shares por
 });
 
 Deno.test("workers: invalid counts are refused", async () => {
-  for (const workers of [0, -1, 1.5, NaN]) {
+  for (const workers of [0, -1, 1.5, NaN, 257]) {
     await rejects(serve({ port: 0, workers }), RangeError);
   }
 });
