@@ -17,25 +17,25 @@
  * ```ts
  * import { connect } from "@deno-echo/echo/client";
  * import { serve } from "@deno-echo/echo/server";
- * import { deepEqual } from "node:assert/strict";
+ * import { assertEquals } from "@std/assert";
  *
  * await using server = await serve({ hostname: "127.0.0.1", port: 0 });
  * await using client = await connect(server.addrs[0]!);
- * deepEqual(await client.send("hi"), "hi");
+ * assertEquals(await client.send("hi"), "hi");
  * ```
  *
  * @module
  */
 
 import { parseArgs } from "node:util";
-import { formatAddress, parseHostPort, parsePort } from "./src/address.ts";
-import type { BenchErrors } from "./src/bench.ts";
+import { formatAddress, parseHostPort, parsePort } from "./src/net/address.ts";
+import type { BenchErrors } from "./src/bench/bench.ts";
 import {
   BENCH_USAGE,
   parseBenchArgs,
   runBenchCommand,
   worstError,
-} from "./src/bench_cli.ts";
+} from "./src/cli/bench_main.ts";
 import {
   errorText,
   parseDuration,
@@ -43,18 +43,23 @@ import {
   usageErrorFrom,
   VERSION,
   writeText,
-} from "./src/cli.ts";
-import { ConnectTimeoutError, dial, dialTls, dialUnix } from "./src/dial.ts";
-import { runUdpSession } from "./src/udp_session.ts";
-import { DEFAULT_QUIT_WORD, validateQuitWord } from "./src/quit_word.ts";
-import { type IPFamily, UnknownHostError } from "./src/resolve.ts";
-import { DEFAULT_PORT } from "./src/serve.ts";
+} from "./src/cli/cli.ts";
+import {
+  ConnectTimeoutError,
+  dial,
+  dialTls,
+  dialUnix,
+} from "./src/client/dial.ts";
+import { runUdpSession } from "./src/client/udp_session.ts";
+import { DEFAULT_QUIT_WORD, validateQuitWord } from "./src/echo/quit_word.ts";
+import { type IPFamily, UnknownHostError } from "./src/net/resolve.ts";
+import { DEFAULT_PORT } from "./src/net/defaults.ts";
 import {
   EchoMismatchError,
   EchoTimeoutError,
   IncompleteEchoError,
   runSession,
-} from "./src/session.ts";
+} from "./src/client/session.ts";
 
 export {
   type BenchErrors,
@@ -62,17 +67,21 @@ export {
   type BenchProgress,
   type BenchResult,
   runBench,
-} from "./src/bench.ts";
-export { type DialOptions } from "./src/dial.ts";
-export { connect, type ConnectOptions, EchoClient } from "./src/echo_client.ts";
-export { Histogram } from "./src/histogram.ts";
-export { type IPFamily } from "./src/resolve.ts";
+} from "./src/bench/bench.ts";
+export { type DialOptions } from "./src/client/dial.ts";
+export {
+  connect,
+  type ConnectOptions,
+  EchoClient,
+} from "./src/client/echo_client.ts";
+export { Histogram } from "./src/bench/histogram.ts";
+export { type IPFamily } from "./src/net/resolve.ts";
 export {
   runUdpSession,
   type UdpLostLine,
   type UdpSessionOptions,
   type UdpSessionResult,
-} from "./src/udp_session.ts";
+} from "./src/client/udp_session.ts";
 export {
   EchoMismatchError,
   EchoTimeoutError,
@@ -80,7 +89,7 @@ export {
   runSession,
   type SessionOptions,
   type SessionResult,
-} from "./src/session.ts";
+} from "./src/client/session.ts";
 
 /** Exit codes of `echo-client`, as documented in the README. */
 export const ClientExitCode = {
@@ -548,7 +557,7 @@ async function main(args: string[]): Promise<number> {
   }
 }
 
-/** `echo-client bench ...`: the load generator (see src/bench_cli.ts). */
+/** `echo-client bench ...`: the load generator (see src/cli/bench_main.ts). */
 async function benchMain(args: string[]): Promise<number> {
   let options;
   try {

@@ -11,12 +11,12 @@
  * @example Start a server in a test and dial it
  * ```ts
  * import { connect, serve } from "@deno-echo/echo";
- * import { deepEqual } from "node:assert/strict";
+ * import { assertEquals } from "@std/assert";
  *
  * await using server = await serve({ hostname: "127.0.0.1", port: 0 });
  * {
  *   await using client = await connect(server.addrs[0]!);
- *   deepEqual(await client.send("hello"), "hello");
+ *   assertEquals(await client.send("hello"), "hello");
  * }
  * // Graceful: stop accepting, wait for live connections (none left here).
  * await server.shutdown();
@@ -33,12 +33,12 @@ export {
   type EchoStream,
   MAX_BUFFER_SIZE,
   MIN_BUFFER_SIZE,
-} from "./src/echo.ts";
+} from "./src/echo/echo.ts";
 export {
   DEFAULT_QUIT_WORD,
   QuitWordScanner,
   validateQuitWord,
-} from "./src/quit_word.ts";
+} from "./src/echo/quit_word.ts";
 export {
   type ConnectionCloseInfo,
   type ConnectionInfo,
@@ -51,11 +51,15 @@ export {
   type EchoServer,
   type ListenerInfo,
   type RejectReason,
-  serve,
   type ServeOptions,
   type ServeTlsOptions,
-} from "./src/serve.ts";
-export { connect, type ConnectOptions, EchoClient } from "./src/echo_client.ts";
+} from "./src/server/serve.ts";
+export { serve } from "./src/workers/serve.ts";
+export {
+  connect,
+  type ConnectOptions,
+  EchoClient,
+} from "./src/client/echo_client.ts";
 export {
   ConnectTimeoutError,
   dial,
@@ -63,7 +67,7 @@ export {
   dialTls,
   type DialTlsOptions,
   dialUnix,
-} from "./src/dial.ts";
+} from "./src/client/dial.ts";
 export {
   DEFAULT_UDP_BURST,
   DEFAULT_UDP_MAX_SOURCES,
@@ -76,7 +80,7 @@ export {
   type UdpEchoServer,
   type UdpEchoStats,
   type UdpServeOptions,
-} from "./src/udp_server.ts";
+} from "./src/udp/udp_server.ts";
 export {
   DatagramLostError,
   DEFAULT_UDP_RETRIES,
@@ -86,13 +90,13 @@ export {
   udpEcho,
   UdpEchoClient,
   type UdpEchoReply,
-} from "./src/udp_client.ts";
+} from "./src/udp/udp_client.ts";
 export {
   formatListener,
   type ListenerSpec,
   parseListenUrl,
-} from "./src/listen_url.ts";
-export { type IPFamily, UnknownHostError } from "./src/resolve.ts";
+} from "./src/net/listen_url.ts";
+export { type IPFamily, UnknownHostError } from "./src/net/resolve.ts";
 export {
   formatAddress,
   type HostPort,
@@ -100,4 +104,4 @@ export {
   parseHostPort,
   parsePort,
   unmapIPv4,
-} from "./src/address.ts";
+} from "./src/net/address.ts";

@@ -20,7 +20,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { formatAddress, parseHostname, parsePort } from "./src/address.ts";
+import { formatAddress, parseHostname, parsePort } from "./src/net/address.ts";
 import {
   errorText,
   formatDuration,
@@ -30,16 +30,16 @@ import {
   usageErrorFrom,
   VERSION,
   writeText,
-} from "./src/cli.ts";
-import { MAX_ISOLATES } from "./src/admission.ts";
-import { LogLimiter } from "./src/log_limiter.ts";
-import { DEFAULT_UDP_RATE_PER_SOURCE } from "./src/udp_server.ts";
+} from "./src/cli/cli.ts";
+import { MAX_ISOLATES } from "./src/server/admission.ts";
+import { LogLimiter } from "./src/cli/log_limiter.ts";
+import { DEFAULT_UDP_RATE_PER_SOURCE } from "./src/udp/udp_server.ts";
 import {
   DEFAULT_MAX_DATAGRAM_SIZE,
   MAX_DATAGRAM_SIZE,
-} from "./src/udp_socket.ts";
-import { UnknownHostError } from "./src/resolve.ts";
-import { type ListenerSpec, parseListenUrl } from "./src/listen_url.ts";
+} from "./src/udp/udp_socket.ts";
+import { UnknownHostError } from "./src/net/resolve.ts";
+import { type ListenerSpec, parseListenUrl } from "./src/net/listen_url.ts";
 import {
   type ConnectionCloseInfo,
   type ConnectionInfo,
@@ -51,20 +51,19 @@ import {
   DEFAULT_PORT,
   type EchoServer,
   failedListener,
-  serve,
   type ServeOptions,
   type ServeTlsOptions,
-  workersUnsupported,
-} from "./src/serve.ts";
-import { DEFAULT_QUIT_WORD, validateQuitWord } from "./src/quit_word.ts";
+} from "./src/server/serve.ts";
+import { serve, workersUnsupported } from "./src/workers/serve.ts";
+import { DEFAULT_QUIT_WORD, validateQuitWord } from "./src/echo/quit_word.ts";
 
 export {
   type ConnectionCloseInfo,
   type ConnectionInfo,
   type EchoServer,
-  serve,
   type ServeOptions,
-} from "./src/serve.ts";
+} from "./src/server/serve.ts";
+export { serve } from "./src/workers/serve.ts";
 
 /** Exit codes of `echo-server`, as documented in the README. */
 export const ServerExitCode = {

@@ -6,9 +6,9 @@
 
 import { Buffer } from "node:buffer";
 import { echo, type EchoStream, QuitWordScanner } from "../../mod.ts";
-import { payloadTable } from "../../src/bench_payload.ts";
-import { Histogram } from "../../src/histogram.ts";
-import { KiB, MiB, mulberry32, randomBytes } from "../_util.ts";
+import { payloadTable } from "../../src/bench/bench_payload.ts";
+import { Histogram } from "../../src/bench/histogram.ts";
+import { KiB, MiB, mulberry32, randomBytes } from "../_helpers/util.ts";
 
 /** Text of `lineLength`-byte lines (newline included), `size` bytes in all. */
 function textLines(size: number, lineLength: number): Uint8Array {

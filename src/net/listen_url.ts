@@ -1,0 +1,98 @@
+// Copyright the deno-echo authors. MIT license.
+
+import { DEFAULT_PORT } from "./defaults.ts";
+import { formatAddress, parseHostPort } from "./address.ts";
+
+/** Where and how to listen: one entry of `serve({ listen })`. */
+export type ListenerSpec =
+  /** Plain TCP on every address `hostname` names. */
+  | { transport: "tcp"; hostname: string; port: number }
+  /** TLS over TCP; needs `serve({ tls })`. */
+  | { transport: "tls"; hostname: string; port: number }
+  /** A Unix domain socket at `path`. */
+  | { transport: "unix"; path: string }
+  /** UDP datagrams (RFC 862), each echoed to its sender. */
+  | { transport: "udp"; hostname: string; port: number };
+
+const SCHEMES = ["tcp", "tls", "udp"] as const;
+
+/**
+ * Parses a listener URL: `tcp://HOST:PORT`, `tls://HOST:PORT`,
+ * `udp://HOST:PORT` (HOST a name, an IPv4 literal or `[IPV6]`; the port may
+ * be omitted) or `unix:PATH`.
+ *
+ * @example Parse listener URLs
+ * ```ts
+ * import { parseListenUrl } from "@deno-echo/echo";
+ * import { assertEquals } from "@std/assert";
+ *
+ * assertEquals(parseListenUrl("tls://[::1]:2443"), { transport: "tls", hostname: "::1", port: 2443 });
+ * assertEquals(parseListenUrl("unix:/tmp/echo.sock"), { transport: "unix", path: "/tmp/echo.sock" });
+ * assertEquals(parseListenUrl("udp://localhost"), { transport: "udp", hostname: "localhost", port: 2000 });
+ * ```
+ *
+ * @param url The listener as written.
+ * @param defaultPort The port when the URL has none.
+ * @returns The listener.
+ * @throws {RangeError} If the URL is not one of those forms.
+ */
+export function parseListenUrl(
+  url: string,
+  defaultPort: number = DEFAULT_PORT,
+): ListenerSpec {
+  if (url.startsWith("unix:")) {
+    const path = url.slice("unix:".length).replace(/^\/\/(?=\/)/, "");
+    if (path.length === 0) {
+      throw new RangeError(`Invalid listener "${url}": expected unix:PATH`);
+    }
+    return { transport: "unix", path };
+  }
+  const match = /^([a-z]+):\/\/(.*)$/.exec(url);
+  const scheme = match?.[1] as (typeof SCHEMES)[number] | undefined;
+  if (!match || scheme === undefined || !SCHEMES.includes(scheme)) {
+    throw new RangeError(
+      `Invalid listener "${url}": expected tcp://HOST:PORT, tls://HOST:PORT, udp://HOST:PORT or unix:PATH`,
+    );
+  }
+  const authority = match[2]!.replace(/\/$/, "");
+  let hostPort;
+  try {
+    hostPort = parseHostPort(authority);
+  } catch (error) {
+    throw new RangeError(
+      `Invalid listener "${url}": ${(error as Error).message}`,
+    );
+  }
+  return {
+    transport: scheme,
+    hostname: hostPort.hostname,
+    port: hostPort.port ?? defaultPort,
+  };
+}
+
+/**
+ * Formats a bound listener as a URL: `tcp://127.0.0.1:2000`,
+ * `tls://[::1]:2443`, `unix:/run/echo.sock`, `udp://127.0.0.1:2000`.
+ *
+ * @example Format listeners
+ * ```ts
+ * import { formatListener } from "@deno-echo/echo";
+ * import { assertEquals } from "@std/assert";
+ *
+ * assertEquals(formatListener("tls", { transport: "tcp", hostname: "::1", port: 2443 }), "tls://[::1]:2443");
+ * assertEquals(formatListener("unix", { transport: "unix", path: "/tmp/e.sock" }), "unix:/tmp/e.sock");
+ * ```
+ *
+ * @param transport The listener's kind.
+ * @param addr The address it is bound to.
+ * @returns The URL.
+ */
+export function formatListener(
+  transport: ListenerSpec["transport"],
+  addr: Deno.Addr,
+): string {
+  if (addr.transport === "unix" || addr.transport === "unixpacket") {
+    return `unix:${addr.path}`;
+  }
+  return `${transport}://${formatAddress(addr)}`;
+}

@@ -1,0 +1,122 @@
+// Copyright the deno-echo authors. MIT license.
+
+/**
+ * The program of each web worker started by `serve({ workers })`: one more
+ * server on the first isolate's TCP and TLS addresses, its events posted back.
+ *
+ * @module
+ */
+
+import { SharedAdmission } from "../server/admission.ts";
+import {
+  type EchoServer,
+  type ServeOptions,
+  startServer,
+} from "../server/serve.ts";
+import {
+  type FromWorker,
+  toWire,
+  type ToWorker,
+  type WorkerEvent,
+} from "./workers.ts";
+
+/** The worker's global scope, as far as it is used here. */
+interface WorkerScope {
+  onmessage: ((event: MessageEvent<ToWorker>) => void) | null;
+  postMessage(message: FromWorker): void;
+}
+
+const scope = globalThis as unknown as WorkerScope;
+const post = (message: FromWorker): void => scope.postMessage(message);
+
+/**
+ * Events are posted in batches: a message costs far more than an event in
+ * it, and at thousands of connections a second one message per event took
+ * a quarter of the connect rate. A batch goes when it is full or on the
+ * next timer turn, so events are late by a few milliseconds at most.
+ */
+const BATCH = 256;
+let pending: WorkerEvent[] = [];
+let flushTimer: ReturnType<typeof setTimeout> | undefined;
+
+function emit(event: WorkerEvent): void {
+  pending.push(event);
+  if (pending.length >= BATCH) flush();
+  else flushTimer ??= setTimeout(flush, 0);
+}
+
+function flush(): void {
+  clearTimeout(flushTimer);
+  flushTimer = undefined;
+  if (pending.length === 0) return;
+  post({ type: "events", events: pending });
+  pending = [];
+}
+
+let server: EchoServer | undefined;
+/** A stop asked for while the server was starting. */
+let stop: "shutdown" | "close" | undefined;
+
+scope.onmessage = (event): void => {
+  const message = event.data;
+  if (message.type === "start") {
+    start(message).catch((error) => {
+      post({ type: "failed", error: toWire(error) });
+      post({ type: "finished" });
+    });
+  } else {
+    // close() overrides a shutdown() in progress, never the other way.
+    if (stop !== "close") stop = message.type;
+    if (message.type === "shutdown") server?.shutdown();
+    else server?.close();
+  }
+};
+
+async function start(
+  { listen, options, hooks, admission, worker }: Extract<
+    ToWorker,
+    { type: "start" }
+  >,
+): Promise<void> {
+  const relayed: ServeOptions = {
+    ...options,
+    listen,
+    ...(hooks.open ? { onOpen: (info) => emit({ type: "open", info }) } : {}),
+    ...(hooks.close
+      ? {
+        onClose: ({ error, ...info }) =>
+          emit(
+            error === undefined
+              ? { type: "close", info }
+              : { type: "close", info, error: toWire(error) },
+          ),
+      }
+      : {}),
+    ...(hooks.reject
+      ? { onReject: (info, reason) => emit({ type: "reject", info, reason }) }
+      : {}),
+    ...(hooks.acceptError
+      ? {
+        onAcceptError: (error) =>
+          emit({ type: "accept-error", error: toWire(error) }),
+      }
+      : {}),
+    ...(hooks.handshakeError
+      ? {
+        onHandshakeError: (info, error) =>
+          emit({ type: "handshake-error", info, error: toWire(error) }),
+      }
+      : {}),
+  };
+  server = await startServer(relayed, {
+    share: "join",
+    admission: (limits) => new SharedAdmission(admission, limits, worker),
+    worker,
+  });
+  post({ type: "listening" });
+  if (stop === "shutdown") server.shutdown();
+  else if (stop === "close") server.close();
+  await server.finished;
+  flush();
+  post({ type: "finished" });
+}

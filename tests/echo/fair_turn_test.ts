@@ -1,0 +1,80 @@
+// Copyright the deno-echo authors. MIT license.
+
+import { assert, assertEquals } from "@std/assert";
+import {
+  countConnection,
+  FAIR_FROM,
+  type FairShare,
+  fairTurn,
+  MIN_READS_PER_TURN,
+  READS_PER_TURN,
+} from "../../src/echo/fair_turn.ts";
+
+/** Pretends `n` connections are open for the length of `body`. */
+async function withOpen(n: number, body: () => Promise<void>): Promise<void> {
+  for (let i = 0; i < n; i++) countConnection(1);
+  try {
+    await body();
+  } finally {
+    for (let i = 0; i < n; i++) countConnection(-1);
+  }
+}
+
+/** Reads until the share is spent; returns the reads allowed and the wait. */
+function readUntilWait(share: FairShare): [number, Promise<void>] {
+  for (let reads = 0; reads < 10 * READS_PER_TURN; reads++) {
+    const wait = fairTurn(share);
+    if (wait) return [reads, wait];
+  }
+  throw new Error("the share never ran out");
+}
+
+/** Waits for a turn boundary, so that no connection counts in the turn. */
+async function freshTurn(): Promise<void> {
+  const [, wait] = readUntilWait({ turn: -1, reads: 0 });
+  await wait;
+}
+
+Deno.test("fairTurn() never makes a read wait while few connections are open", () => {
+  const share = { turn: -1, reads: 0 };
+  for (let i = 0; i < 10 * READS_PER_TURN; i++) {
+    assertEquals(fairTurn(share), undefined);
+  }
+});
+
+Deno.test("fairTurn() shares a turn's reads out over the connections reading in it", async (t) => {
+  await withOpen(FAIR_FROM, async () => {
+    await t.step("one busy connection gets the whole turn", async () => {
+      await freshTurn();
+      const share = { turn: -1, reads: 0 };
+      const [reads, wait] = readUntilWait(share);
+      assertEquals(reads, READS_PER_TURN);
+      await wait;
+      // A new turn: the share starts over.
+      assertEquals(fairTurn(share), undefined);
+    });
+
+    await t.step("many connections get an even share each", async () => {
+      await freshTurn();
+      const shares = Array.from(
+        { length: FAIR_FROM * 2 },
+        () => ({ turn: -1, reads: 0 }),
+      );
+      // Every connection reads once, so all of them count in this turn.
+      for (const share of shares) assertEquals(fairTurn(share), undefined);
+      const each = Math.max(
+        MIN_READS_PER_TURN,
+        READS_PER_TURN / shares.length,
+      );
+      const [reads, wait] = readUntilWait(shares[0]!);
+      assertEquals(reads + 1, Math.floor(each));
+      // The others still have their share while the first one waits.
+      assertEquals(fairTurn(shares[1]!), undefined);
+      let settled = false;
+      const waiting = wait.then(() => settled = true);
+      assert(!settled);
+      await waiting;
+      assert(settled);
+    });
+  });
+});
