@@ -1,5 +1,6 @@
 // Copyright the deno-echo authors. MIT license.
 
+import { concat } from "@std/bytes";
 import { closeQuietly } from "../net/close.ts";
 import { formatAddress, unmapIPv4 } from "../net/address.ts";
 import { dial, type DialOptions } from "./dial.ts";
@@ -154,7 +155,7 @@ export class EchoClient implements AsyncDisposable {
         this.#pending = new Uint8Array(0);
         return decoder.decode(last);
       }
-      this.#pending = concat(this.#pending, chunk);
+      this.#pending = concat([this.#pending, chunk]);
     }
   }
 
@@ -236,12 +237,4 @@ export class EchoClient implements AsyncDisposable {
     }
     return this.#readBuffer.slice(0, n);
   }
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  if (a.length === 0) return b;
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }

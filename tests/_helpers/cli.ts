@@ -14,9 +14,10 @@
 // shared by the files that run the programs (usage errors, crashes, log
 // lines, a clean stop). Generic helpers are in ./_util.ts.
 
+import { concat } from "@std/bytes";
 import { assertEquals, assertMatch, assertNotMatch } from "@std/assert";
 import { fileURLToPath } from "node:url";
-import { concat, within } from "./util.ts";
+import { within } from "./util.ts";
 
 /** The argv prefix that launches a program; test arguments follow it. */
 export type Command = readonly string[];

@@ -1,10 +1,11 @@
 // Copyright the deno-echo authors. MIT license.
 
 // Small helpers shared by the test files: sizes, UTF-8 bytes, a seeded PRNG
-// and the random payloads made from it, byte-array concatenation and
-// byte-exact comparison, promises resolved from outside, bounded waits, and
-// regular-expression escaping. Helpers for running the programs as processes
-// are in ./_cli.ts; those for the fault-injection tests in ./_fault.ts.
+// and the random payloads made from it, a byte-exact comparison that stays
+// fast on many MiB, and bounded waits that say what was awaited (std's
+// `deadline` rejects with a generic "TimeoutError"). Helpers for running the
+// programs as processes are in ./cli.ts; those for the fault-injection tests
+// in ./fault.ts.
 
 import { fail } from "@std/assert";
 
@@ -92,17 +93,6 @@ export function randomChunks(
 // ---------------------------------------------------------------------------
 // Bytes
 
-/** The byte arrays one after the other, in a new array. */
-export function concat(chunks: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
-}
-
 /** Index of the first byte where `a` and `b` differ, or -1 if equal. */
 function firstDifference(a: Uint8Array, b: Uint8Array): number {
   const n = Math.min(a.length, b.length);
@@ -133,16 +123,6 @@ export function assertBytesEqual(
 // ---------------------------------------------------------------------------
 // Promises
 
-/** A promise with its resolver, for hooks that tests wait on. */
-export function deferred<T>(): {
-  promise: Promise<T>;
-  resolve: (value: T) => void;
-} {
-  let resolve!: (value: T) => void;
-  const promise = new Promise<T>((r) => resolve = r);
-  return { promise, resolve };
-}
-
 /**
  * Resolves or rejects like `promise`, but rejects after `ms` milliseconds,
  * saying `what` was awaited, if it has not settled by then. The timer is
@@ -167,18 +147,8 @@ export async function within<T>(
   }
 }
 
-/** Waits `ms` milliseconds: only for pacing a deliberately slow client. */
-export function pause(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 // ---------------------------------------------------------------------------
 // Text
-
-/** `text` with every regular-expression special character escaped. */
-export function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-}
 
 /** Says why a test or step did not run (a "skipped:" line in the output). */
 export function skip(why: string): void {

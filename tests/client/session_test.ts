@@ -1,5 +1,6 @@
 // Copyright the deno-echo authors. MIT license.
 
+import { concat } from "@std/bytes";
 import { assert, assertEquals, assertRejects } from "@std/assert";
 import { type EchoServer, serve } from "../../mod.ts";
 import {
@@ -11,7 +12,6 @@ import {
 import {
   assertBytesEqual,
   bytes,
-  concat,
   KiB,
   MiB,
   mulberry32,

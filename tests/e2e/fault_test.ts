@@ -12,6 +12,8 @@
 // figures for the never-reading client and the 32 MiB line are printed as
 // `fault 3: ...` and `fault 4: ...` lines.
 
+import { concat } from "@std/bytes";
+import { delay } from "@std/async";
 import { assert, assertEquals, assertMatch } from "@std/assert";
 import {
   assertNoCrash,
@@ -44,14 +46,7 @@ import {
   withoutNewlines,
   withoutQuitWord,
 } from "../_helpers/fault.ts";
-import {
-  assertBytesEqual,
-  concat,
-  KiB,
-  MiB,
-  pause,
-  within,
-} from "../_helpers/util.ts";
+import { assertBytesEqual, KiB, MiB, within } from "../_helpers/util.ts";
 
 const SEED = 0x5eed_fa17;
 const decoder = new TextDecoder();
@@ -428,7 +423,7 @@ Deno.test("echo-server --idle-timeout 500ms closes an idle client but not a slow
       const sent = withoutQuitWord(rng.bytes(15));
       const start = performance.now();
       for (let i = 0; i < sent.length; i++) {
-        await pause(100); // Pacing the slow client, not synchronisation.
+        await delay(100); // Pacing the slow client, not synchronisation.
         await writeAll(conn, sent.subarray(i, i + 1));
         const echo = await within(readExactly(conn, 1), 2000, `byte ${i}`);
         assertEquals(echo[0], sent[i], `byte ${i}`);

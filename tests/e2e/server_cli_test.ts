@@ -2,6 +2,7 @@
 
 // echo-server as a real process: what it prints, how it echoes, how it stops.
 
+import { escape } from "@std/regexp";
 import {
   assert,
   assertEquals,
@@ -30,7 +31,6 @@ import {
   startServer,
   writeAll,
 } from "../_helpers/cli.ts";
-import { escapeRegExp } from "../_helpers/util.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -90,7 +90,7 @@ Deno.test("echo-server prints one Listening line per bound address with the real
       assertEquals(result.code, 0, result.stderr);
       assertMatch(
         result.stderr,
-        logLine(`#1 ${escapeRegExp(peer)} connected \\(1 open\\)`),
+        logLine(`#1 ${escape(peer)} connected \\(1 open\\)`),
       );
       assertNotMatch(result.stderr, /::ffff:/);
       // Dual-stack `::` may or may not need a second, 0.0.0.0 listener.
@@ -106,7 +106,7 @@ Deno.test("echo-server echoes and logs each connection's open and close with pee
 
   await t.step("client closes: reason 'client closed'", async () => {
     using conn = await connectTo(server.addrs[0]!);
-    const peer = escapeRegExp(`127.0.0.1:${conn.localAddr.port}`);
+    const peer = escape(`127.0.0.1:${conn.localAddr.port}`);
     assertEquals(decoder.decode(await roundTrip(conn, "hello\n")), "hello\n");
     const stderr = await server.waitFor(
       "stderr",
@@ -125,7 +125,7 @@ Deno.test("echo-server echoes and logs each connection's open and close with pee
     "BYE line: echoed, then the server closes; reason 'quit word'",
     async () => {
       using conn = await connectTo(server.addrs[0]!);
-      const peer = escapeRegExp(`127.0.0.1:${conn.localAddr.port}`);
+      const peer = escape(`127.0.0.1:${conn.localAddr.port}`);
       await writeAll(conn, "hi\nBYE\nnot echoed\n");
       // No half-close from us: the server ends the connection itself.
       assertEquals(decoder.decode(await readToEnd(conn)), "hi\nBYE\n");

@@ -1,11 +1,11 @@
 // Copyright the deno-echo authors. MIT license.
 
+import { concat } from "@std/bytes";
 import { assert, assertEquals, fail } from "@std/assert";
 import { echo, MAX_BUFFER_SIZE } from "../../src/echo/echo.ts";
 import {
   assertBytesEqual,
   bytes,
-  concat,
   KiB,
   MiB,
   mulberry32,

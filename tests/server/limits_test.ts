@@ -1,5 +1,6 @@
 // Copyright the deno-echo authors. MIT license.
 
+import { delay } from "@std/async";
 import { assert, assertEquals } from "@std/assert";
 import {
   connect,
@@ -9,7 +10,7 @@ import {
   type RejectReason,
   serve,
 } from "../../mod.ts";
-import { bytes, pause } from "../_helpers/util.ts";
+import { bytes } from "../_helpers/util.ts";
 
 /** Hook events, each waited on as a promise. */
 class Events<T> {
@@ -99,7 +100,7 @@ Deno.test("idleTimeout closes an idle client but not a slow one", async () => {
   for (let i = 0; i < 12; i++) {
     await slow.write(bytes("x"));
     sent += "x";
-    await pause(60);
+    await delay(60);
   }
   assert(performance.now() - started > 300 + 300);
   const info = await closed.next();

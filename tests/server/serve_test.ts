@@ -9,7 +9,7 @@ import {
   serve,
   UnknownHostError,
 } from "../../mod.ts";
-import { deferred, mulberry32, randomBytes } from "../_helpers/util.ts";
+import { mulberry32, randomBytes } from "../_helpers/util.ts";
 
 const encoder = new TextEncoder();
 
@@ -28,7 +28,7 @@ Deno.test("serve() on localhost listens on both loopbacks on one port", async ()
 });
 
 Deno.test("serve() on :: is dual-stack and shows IPv4 peers as plain IPv4", async () => {
-  const opened = deferred<ConnectionInfo>();
+  const opened = Promise.withResolvers<ConnectionInfo>();
   await using server = await serve({
     hostname: "::",
     port: 0,
@@ -50,7 +50,7 @@ Deno.test("serve() on :: is dual-stack and shows IPv4 peers as plain IPv4", asyn
 Deno.test("serve() reports opens and closes with bytes, duration and reason", async (t) => {
   const closed: ConnectionCloseInfo[] = [];
   let listened: readonly Deno.NetAddr[] = [];
-  let next = deferred<void>();
+  let next = Promise.withResolvers<void>();
   await using server = await serve({
     hostname: "127.0.0.1",
     port: 0,
@@ -68,7 +68,7 @@ Deno.test("serve() reports opens and closes with bytes, duration and reason", as
     assertEquals(await client.readLine(), null);
     client.close();
     await next.promise;
-    next = deferred();
+    next = Promise.withResolvers();
     assertEquals(closed.at(-1)!.reason, "quit");
     assertEquals(closed.at(-1)!.bytes, 4);
     assert(closed.at(-1)!.durationMs >= 0);
@@ -80,7 +80,7 @@ Deno.test("serve() reports opens and closes with bytes, duration and reason", as
     await client.closeWrite();
     assertEquals(await client.readLine(), null);
     await next.promise;
-    next = deferred();
+    next = Promise.withResolvers();
     assertEquals(closed.at(-1)!.reason, "eof");
     assertEquals(closed.at(-1)!.bytes, 4);
   });
@@ -104,7 +104,7 @@ Deno.test("serve() echoes many concurrent clients byte-exact", async () => {
 });
 
 Deno.test("serve() keeps serving others when a client resets mid-stream", async () => {
-  const closed = deferred<ConnectionCloseInfo>();
+  const closed = Promise.withResolvers<ConnectionCloseInfo>();
   let victimPort = -1;
   await using server = await serve({
     hostname: "127.0.0.1",
@@ -138,7 +138,7 @@ Deno.test("serve() keeps serving others when a client resets mid-stream", async 
 });
 
 Deno.test("shutdown() stops accepting and lets live connections finish", async () => {
-  const closed = deferred<ConnectionCloseInfo>();
+  const closed = Promise.withResolvers<ConnectionCloseInfo>();
   const server = await serve({
     hostname: "127.0.0.1",
     port: 0,
@@ -165,7 +165,7 @@ Deno.test("shutdown() stops accepting and lets live connections finish", async (
 });
 
 Deno.test("shutdown() closes connections left when the drain time runs out", async () => {
-  const closed = deferred<ConnectionCloseInfo>();
+  const closed = Promise.withResolvers<ConnectionCloseInfo>();
   const server = await serve({
     hostname: "127.0.0.1",
     port: 0,

@@ -7,6 +7,7 @@
 // Needs openssl for the TLS fixtures; a test that cannot run for want of a
 // tool or a privilege says so on a line starting "skipped:".
 
+import { escape } from "@std/regexp";
 import {
   assert,
   assertEquals,
@@ -39,7 +40,7 @@ import {
   type TlsFixtures,
   toolAvailable,
 } from "../_helpers/tls.ts";
-import { escapeRegExp, skip, within } from "../_helpers/util.ts";
+import { skip, within } from "../_helpers/util.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -415,7 +416,7 @@ Deno.test("echo-server --listen tls:// serves echo-client --ca and openssl s_cli
         12,
         new RegExp(
           `^echo-client: TLS handshake with ${
-            escapeRegExp(target)
+            escape(target)
           } failed: .*--ca FILE`,
         ),
       );
@@ -577,7 +578,7 @@ Deno.test("echo-server --listen unix: serves echo-client unix: and removes its s
   await server.waitFor(
     "stderr",
     logLine(
-      `#1 unix:\\S* via unix:${escapeRegExp(path)} connected \\(1 open\\)`,
+      `#1 unix:\\S* via unix:${escape(path)} connected \\(1 open\\)`,
     ),
   );
 
@@ -605,7 +606,7 @@ Deno.test("echo-server --listen unix: replaces a stale socket, but never a regul
       await using server = await startListening(["--listen", `unix:${path}`]);
       await server.waitFor(
         "stderr",
-        logLine(`replaced stale socket ${escapeRegExp(path)} .*`),
+        logLine(`replaced stale socket ${escape(path)} .*`),
       );
       await assertClientEchoes([`unix:${path}`]);
       await assertStopsCleanly(server);
@@ -624,9 +625,7 @@ Deno.test("echo-server --listen unix: replaces a stale socket, but never a regul
         result,
         3,
         new RegExp(
-          `^echo-server: Cannot listen on unix:${
-            escapeRegExp(path)
-          }: .*not a socket`,
+          `^echo-server: Cannot listen on unix:${escape(path)}: .*not a socket`,
         ),
       );
       assert((await Deno.lstat(path)).isFile);
@@ -645,7 +644,7 @@ Deno.test("echo-server --listen unix: replaces a stale socket, but never a regul
         3,
         new RegExp(
           `^echo-server: Cannot listen on unix:${
-            escapeRegExp(path)
+            escape(path)
           }: .*already listening`,
         ),
       );
@@ -760,7 +759,7 @@ function udpSummary(
   url: string,
 ): { echoed: number; dropped: Record<string, number> } {
   const match = logLine(
-    `${escapeRegExp(url)}: ([0-9]+) datagrams echoed; dropped: (.+)`,
+    `${escape(url)}: ([0-9]+) datagrams echoed; dropped: (.+)`,
   ).exec(stderr);
   assert(match, `no summary line for ${url} in:\n${stderr}`);
   const dropped: Record<string, number> = {};
@@ -962,7 +961,7 @@ Deno.test("echo-server serves tcp://, tls://, unix: and udp:// listeners from on
   ) {
     assertMatch(
       result.stderr,
-      logLine(`#\\d+ \\S+ via ${escapeRegExp(via)} connected \\(\\d+ open\\)`),
+      logLine(`#\\d+ \\S+ via ${escape(via)} connected \\(\\d+ open\\)`),
     );
   }
   assertEquals(

@@ -22,7 +22,7 @@ import {
   type UdpLostLine,
 } from "../../src/client/udp_session.ts";
 import { bindUdp, closeUdp } from "../../src/udp/udp_socket.ts";
-import { bytes, deferred, skip } from "../_helpers/util.ts";
+import { bytes, skip } from "../_helpers/util.ts";
 
 const decoder = new TextDecoder();
 const text = (data: Uint8Array): string => decoder.decode(data);
@@ -192,7 +192,7 @@ Deno.test("serveUdp() echoes datagrams over IPv4, IPv6 and localhost", async (t)
   });
 
   await t.step("localhost binds both loopbacks on one port", async () => {
-    const listened = deferred<readonly Deno.NetAddr[]>();
+    const listened = Promise.withResolvers<readonly Deno.NetAddr[]>();
     await using w = await watchedServer({
       port: 0,
       onListen: (addrs) => listened.resolve(addrs),

@@ -21,7 +21,7 @@ import {
 } from "../../src/server/admission.ts";
 import { readExactly, writeAll } from "../_helpers/cli.ts";
 import { createTlsFixtures } from "../_helpers/tls.ts";
-import { deferred, mulberry32, skip } from "../_helpers/util.ts";
+import { mulberry32, skip } from "../_helpers/util.ts";
 
 const decoder = new TextDecoder();
 
@@ -50,7 +50,7 @@ function collector<T>(count: number): {
   full: Promise<void>;
 } {
   const values: T[] = [];
-  const full = deferred<void>();
+  const full = Promise.withResolvers<void>();
   if (count === 0) full.resolve();
   return {
     values,
