@@ -39,26 +39,34 @@ export {
   QuitWordScanner,
   validateQuitWord,
 } from "./src/echo/quit_word.ts";
+export type {
+  ConnectionInfo,
+  ConnectionResult,
+  EchoServer,
+  ListenerInfo,
+  RejectReason,
+  ServeOptions,
+  ServerEvent,
+  ServeTlsOptions,
+  ShutdownResult,
+} from "./src/server/types.ts";
 export {
-  type ConnectionCloseInfo,
-  type ConnectionInfo,
   DEFAULT_DRAIN_TIMEOUT,
   DEFAULT_HANDSHAKE_TIMEOUT,
-  DEFAULT_HOSTNAME,
   DEFAULT_IDLE_TIMEOUT,
   DEFAULT_MAX_CONNECTIONS,
-  DEFAULT_PORT,
-  type EchoServer,
-  type ListenerInfo,
-  type RejectReason,
-  type ServeOptions,
-  type ServeTlsOptions,
-} from "./src/server/serve.ts";
+  DEFAULT_MAX_PER_IP,
+} from "./src/server/options.ts";
+export { DEFAULT_HOSTNAME, DEFAULT_PORT } from "./src/net/defaults.ts";
 export { serve } from "./src/workers/serve.ts";
 export {
   connect,
+  type ConnectAddressOptions,
   type ConnectOptions,
+} from "./src/client/connect.ts";
+export {
   EchoClient,
+  type EchoClientOptions,
 } from "./src/client/echo_client.ts";
 export {
   ConnectTimeoutError,
@@ -69,11 +77,13 @@ export {
   dialUnix,
 } from "./src/client/dial.ts";
 export {
+  DEFAULT_UDP_ACTIVITY_INTERVAL,
   DEFAULT_UDP_BURST,
   DEFAULT_UDP_MAX_SOURCES,
   DEFAULT_UDP_RATE_PER_SOURCE,
   REFLECTOR_PORTS,
   serveUdp,
+  type UdpActivityInfo,
   type UdpDatagramInfo,
   type UdpDropInfo,
   type UdpDropReason,

@@ -3,6 +3,7 @@
 // Helpers shared by the two command-line programs (not part of the library).
 
 import denoJson from "../../deno.json" with { type: "json" };
+import { MAX_TIMEOUT } from "../net/duration.ts";
 
 /** The version both programs report. */
 export const VERSION: string = denoJson.version;
@@ -12,42 +13,11 @@ export class UsageError extends Error {
   override name = "UsageError";
 }
 
-/**
- * Folds a `node:util` `parseArgs` error (which can span several lines) into
- * one clear sentence.
- */
-export function usageErrorFrom(error: unknown): UsageError {
-  const text = error instanceof Error ? error.message : String(error);
-  const first = text.split("\n")[0]!.trim();
-  const unknown = /^Unknown option '([^']+)'/.exec(first);
-  if (unknown) return new UsageError(`Unknown option ${unknown[1]}`);
-  const missing = /^Option '([^']+)' argument missing/.exec(first);
-  if (missing) {
-    return new UsageError(`Option ${
-      missing[1]!.split(",").pop()!.trim()
-        .replace(/ <value>$/, "")
-    } needs a value`);
-  }
-  const ambiguous = /^Option '([^']+)' argument is ambiguous/.exec(first);
-  if (ambiguous) {
-    return new UsageError(
-      `Option ${ambiguous[1]!.split(",").pop()!.trim()} needs a value; ` +
-        `write it as ${
-          ambiguous[1]!.split(",").pop()!.trim()
-        }=VALUE if it starts with "-"`,
-    );
-  }
-  const positional = /^Unexpected argument '([^']+)'/.exec(first);
-  if (positional) {
-    return new UsageError(`Unexpected argument "${positional[1]}"`);
-  }
-  return new UsageError(first.replace(/\.$/, ""));
-}
-
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000 };
 
 /**
- * Parses a duration: `250ms`, `5s`, `2m`, or a number of seconds (`1.5`).
+ * Parses a duration: `250ms`, `5s`, `2m`, or a number of seconds (`1.5`),
+ * at most 2^31 - 1 ms (about 24.8 days, the longest a timer waits).
  *
  * @returns Milliseconds.
  */
@@ -58,7 +28,13 @@ export function parseDuration(text: string, option: string): number {
       `Invalid ${option} "${text}": expected a duration such as 500ms, 5s, 2m or 1.5 (seconds)`,
     );
   }
-  return Math.round(Number(match[1]) * UNITS[match[2] ?? "s"]!);
+  const ms = Math.round(Number(match[1]) * UNITS[match[2] ?? "s"]!);
+  if (!(ms <= MAX_TIMEOUT)) {
+    throw new UsageError(
+      `Invalid ${option} "${text}": at most 35791m (${MAX_TIMEOUT} ms, about 24.8 days)`,
+    );
+  }
+  return ms;
 }
 
 /**

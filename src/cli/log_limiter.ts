@@ -3,6 +3,8 @@
 // Rate-limited logging for the server program: a flood of connections (or of
 // failing accepts) must not flood the log. Not part of the library.
 
+import { plural } from "./plural.ts";
+
 /** Options for {@linkcode LogLimiter}. */
 export interface LogLimiterOptions {
   /** Lines that may be written at once after a quiet spell. */
@@ -11,6 +13,8 @@ export interface LogLimiterOptions {
   perSecond: number;
   /** Says how many lines were left out, e.g. `"connection lines"`. */
   what: string;
+  /** The same for one line, e.g. `"connection line"`; `what` if not given. */
+  one?: string;
 }
 
 /**
@@ -76,8 +80,9 @@ export class LogLimiter implements Disposable {
     if (this.#dropped === 0) return;
     clearInterval(this.#timer);
     const seconds = (performance.now() - this.#droppedSince) / 1000;
+    const { what, one = what } = this.#options;
     this.#write(
-      `${this.#dropped} ${this.#options.what} left out in the last ${
+      `${plural(this.#dropped, one, what)} left out in the last ${
         seconds.toFixed(1)
       } s (log rate limit)`,
     );

@@ -4,6 +4,7 @@ import { DEFAULT_HOSTNAME, DEFAULT_PORT } from "../net/defaults.ts";
 import { closeQuietly } from "../net/close.ts";
 import { ipFamily } from "../net/address.ts";
 import { type IPFamily, resolveAll } from "../net/resolve.ts";
+import { checkDuration } from "../net/duration.ts";
 
 /** Options for {@linkcode dial}. */
 export interface DialOptions {
@@ -25,7 +26,8 @@ export interface DialOptions {
   family?: IPFamily;
   /**
    * Give up connecting after this many milliseconds (0 waits as long as the
-   * system does). Applies to the connection attempt only.
+   * system does), at most 2147483647 (about 24.8 days). Applies to the
+   * connection attempt only.
    *
    * @default {0}
    */
@@ -82,6 +84,7 @@ export class ConnectTimeoutError extends Error {
  * @throws {Deno.errors.ConnectionRefused} If nothing listens there.
  * @throws {UnknownHostError} If the name resolves to nothing usable.
  * @throws {ConnectTimeoutError} If `timeout` ran out.
+ * @throws {RangeError} If the port or `timeout` is out of range.
  */
 export async function dial(options: DialOptions = {}): Promise<Deno.TcpConn> {
   const {
@@ -93,7 +96,7 @@ export async function dial(options: DialOptions = {}): Promise<Deno.TcpConn> {
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
     throw new RangeError(`Invalid port ${port}: expected 1 to 65535`);
   }
-  if (!(timeout >= 0)) throw new RangeError(`Invalid timeout ${timeout}`);
+  checkDuration("timeout", timeout);
   options.signal?.throwIfAborted();
   const signals: AbortSignal[] = [];
   if (options.signal !== undefined) signals.push(options.signal);
@@ -206,6 +209,7 @@ export async function dialTls(options: DialTlsOptions): Promise<Deno.TlsConn> {
     caCerts,
     clientCert,
   } = options;
+  checkDuration("timeout", timeout);
   const tlsOptions = {
     hostname,
     alpnProtocols,

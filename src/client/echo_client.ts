@@ -3,10 +3,9 @@
 import { concat } from "@std/bytes";
 import { closeQuietly } from "../net/close.ts";
 import { formatAddress, unmapIPv4 } from "../net/address.ts";
-import { dial, type DialOptions } from "./dial.ts";
 
-/** Options for {@linkcode connect}. */
-export interface ConnectOptions extends DialOptions {
+/** Options for {@linkcode EchoClient}. */
+export interface EchoClientOptions {
   /**
    * The longest echoed line {@linkcode EchoClient.readLine} will hold, in
    * bytes; a longer one is an error rather than unbounded memory.
@@ -16,45 +15,33 @@ export interface ConnectOptions extends DialOptions {
   maxLineLength?: number;
 }
 
+/** The longest echoed line unless told otherwise, in bytes. */
+export const DEFAULT_MAX_LINE_LENGTH = 1024 * 1024;
+
 const LF = 0x0a;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /**
- * Connects to an echo server.
+ * Checks a `maxLineLength` option.
  *
- * @example Send lines and read their echoes
- * ```ts
- * import { connect, serve } from "@deno-echo/echo";
- * import { assertEquals } from "@std/assert";
- *
- * await using server = await serve({ hostname: "::1", port: 0 });
- * await using client = await connect({ hostname: "::1", port: server.addrs[0]!.port });
- * assertEquals(await client.send("ping"), "ping");
- * assertEquals(await client.send("BYE"), "BYE");
- * assertEquals(await client.readLine(), null); // The server closed after BYE.
- * ```
- *
- * @param options Where to connect (default `localhost:2000`), family,
- * timeout, cancellation and the longest line to accept.
- * @returns A client for the new connection.
- * @throws {Deno.errors.ConnectionRefused} If nothing listens there.
- * @throws {UnknownHostError} If the name resolves to nothing usable.
- * @throws {ConnectTimeoutError} If `timeout` ran out.
+ * @param maxLineLength The value given, if any.
+ * @returns The value to use.
+ * @throws {RangeError} If it is not a whole number, 1 or more.
  */
-export async function connect(
-  options: ConnectOptions = {},
-): Promise<EchoClient> {
-  const { maxLineLength = 1024 * 1024 } = options;
+export function checkMaxLineLength(
+  maxLineLength: number = DEFAULT_MAX_LINE_LENGTH,
+): number {
   if (!Number.isInteger(maxLineLength) || maxLineLength < 1) {
     throw new RangeError(`Invalid maxLineLength ${maxLineLength}`);
   }
-  return new EchoClient(await dial(options), { maxLineLength });
+  return maxLineLength;
 }
 
 /**
  * One connection to an echo server: send lines and read their echoes, or
- * round-trip raw bytes.
+ * round-trip raw bytes. It works over any stream connection: TCP, TLS or a
+ * Unix socket, from {@linkcode connect} or opened by the caller.
  *
  * @example Round-trip raw bytes
  * ```ts
@@ -66,10 +53,28 @@ export async function connect(
  * const bytes = new Uint8Array([0, 255, 10, 13]);
  * assertEquals(await client.echoBytes(bytes), bytes);
  * ```
+ *
+ * @example Wrap a connection opened by the caller (a Unix socket)
+ * ```ts
+ * import { EchoClient, serve } from "@deno-echo/echo";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const dir = await Deno.makeTempDir();
+ * const path = `${dir}/echo.sock`;
+ * {
+ *   await using server = await serve({ listen: [`unix:${path}`] });
+ *   const conn = await Deno.connect({ transport: "unix", path });
+ *   await using client = new EchoClient(conn);
+ *   assertEquals(await client.send("hi"), "hi");
+ *   assertEquals(client.toString(), `unix:${path}`);
+ * }
+ * await Deno.remove(dir, { recursive: true });
+ * ```
  */
-export class EchoClient implements AsyncDisposable {
+export class EchoClient<C extends Deno.Conn = Deno.Conn>
+  implements AsyncDisposable {
   /** The underlying connection. */
-  readonly conn: Deno.TcpConn;
+  readonly conn: C;
   readonly #maxLineLength: number;
   /** Bytes read past the last line returned. */
   #pending: Uint8Array = new Uint8Array(0);
@@ -78,23 +83,31 @@ export class EchoClient implements AsyncDisposable {
   #closed = false;
 
   /**
-   * Wraps an open connection.
+   * Wraps an open connection: `Deno.TcpConn`, `Deno.TlsConn`,
+   * `Deno.UnixConn` or any other `Deno.Conn`. The client owns it from then
+   * on: {@linkcode EchoClient.close} closes it.
    *
    * @param conn A connection to an echo server.
    * @param options The longest line `readLine` accepts, in bytes.
+   * @throws {RangeError} If `maxLineLength` is not a whole number, 1 or more.
    */
-  constructor(conn: Deno.TcpConn, options: { maxLineLength?: number } = {}) {
+  constructor(conn: C, options: EchoClientOptions = {}) {
+    this.#maxLineLength = checkMaxLineLength(options.maxLineLength);
     this.conn = conn;
-    this.#maxLineLength = options.maxLineLength ?? 1024 * 1024;
   }
 
-  /** The server's address (IPv4-mapped addresses shown as IPv4). */
-  get remoteAddr(): Deno.NetAddr {
-    const { transport, hostname, port } = this.conn.remoteAddr;
+  /**
+   * The server's address (IPv4-mapped addresses shown as IPv4); for a Unix
+   * socket, its path.
+   */
+  get remoteAddr(): C["remoteAddr"] {
+    const addr: Deno.Addr = this.conn.remoteAddr;
+    if (addr.transport !== "tcp" && addr.transport !== "udp") return addr;
+    const { transport, hostname, port } = addr;
     return { transport, hostname: unmapIPv4(hostname), port };
   }
 
-  /** The server's address as `HOST:PORT` (`[V6]:PORT`). */
+  /** The server's address as `HOST:PORT` (`[V6]:PORT`, `unix:PATH`). */
   toString(): string {
     return formatAddress(this.remoteAddr);
   }

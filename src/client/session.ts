@@ -1,190 +1,47 @@
 // Copyright the deno-echo authors. MIT license.
 
 import { closeQuietly } from "../net/close.ts";
-import { DEFAULT_QUIT_WORD, QuitWordScanner } from "../echo/quit_word.ts";
+import { DEFAULT_QUIT_WORD } from "../echo/quit_word.ts";
+import { EchoVerifier } from "./echo_verifier.ts";
+import { countNewlines, LF, LineFilter, NEWLINE } from "./line_input.ts";
+import { type EchoMismatchError, EchoTimeoutError } from "./session_errors.ts";
+import {
+  DEFAULT_MAX_UNECHOED,
+  type SessionOptions,
+} from "./session_options.ts";
+import type { SessionResult } from "./session_result.ts";
+import {
+  echoMoves,
+  type EchoState,
+  type InputState,
+  isConnectionClosed,
+  type SessionOutcome,
+  sessionOutcome,
+  type SessionState,
+} from "./session_state.ts";
+import { StallTimer } from "./stall_timer.ts";
 
-const LF = 0x0a;
-const CR = 0x0d;
-const NEWLINE = new Uint8Array([LF]);
+export {
+  type EchoMismatchContext,
+  EchoMismatchError,
+  EchoTimeoutError,
+  IncompleteEchoError,
+} from "./session_errors.ts";
+export type { SessionResult } from "./session_result.ts";
+export {
+  DEFAULT_MAX_UNECHOED,
+  type SessionOptions,
+} from "./session_options.ts";
+
 const encoder = new TextEncoder();
-
-/** Options for {@linkcode runSession}. */
-export interface SessionOptions {
-  /**
-   * `"lines"`: input is text lines; `\r\n` becomes `\n`, a last line without
-   * a newline gets one, and input stops after the quit line. `"raw"`: bytes
-   * go through untouched.
-   *
-   * @default {"lines"}
-   */
-  mode?: "lines" | "raw";
-  /**
-   * Print `prompt` to `output` and wait for each line's echo before reading
-   * the next line: the textbook conversation. Otherwise input is sent as
-   * fast as the connection takes it.
-   *
-   * @default {false}
-   */
-  interactive?: boolean;
-  /**
-   * In `"lines"` mode, input stops after a line that says this word; `null`
-   * sends everything.
-   *
-   * @default {"BYE"}
-   */
-  quitWord?: string | null;
-  /**
-   * What `interactive` prints before each line.
-   *
-   * @default {"> "}
-   */
-  prompt?: string;
-  /**
-   * Compare every echoed byte with what was sent; a difference ends the
-   * session with {@linkcode EchoMismatchError}. Costs memory for the bytes
-   * in flight only.
-   *
-   * @default {false}
-   */
-  verify?: boolean;
-  /**
-   * Give up with {@linkcode EchoTimeoutError} when echoes are due (or a
-   * send is blocked) and nothing has moved for this many milliseconds. Time
-   * spent waiting for input does not count. 0 waits forever.
-   *
-   * @default {0}
-   */
-  readTimeout?: number;
-}
-
-/** What a session sent and got back. */
-export interface SessionResult {
-  /** Bytes sent to the server. */
-  sent: number;
-  /** Bytes echoed back (and written to the output). */
-  echoed: number;
-  /** Lines sent (newlines counted). */
-  linesSent: number;
-  /** Lines echoed back (newlines counted). */
-  linesEchoed: number;
-  /** The output stopped taking data (for example a closed pipe). */
-  outputClosed: boolean;
-}
-
-/**
- * Raised when the server closes the connection before echoing everything
- * that was sent.
- *
- * @example Report what was lost
- * ```ts
- * import { IncompleteEchoError } from "@deno-echo/echo/client";
- * import { assert } from "@std/assert";
- *
- * const error = new IncompleteEchoError({ sent: 10, echoed: 4, linesSent: 2, linesEchoed: 1, outputClosed: false });
- * assert(error.message.includes("6 bytes"));
- * ```
- */
-export class IncompleteEchoError extends Error {
-  /** The counts at the moment the server closed. */
-  readonly result: SessionResult;
-
-  /**
-   * Makes the error from the counts.
-   *
-   * @param result What was sent and echoed.
-   * @param options The underlying error, if the connection failed.
-   */
-  constructor(result: SessionResult, options?: ErrorOptions) {
-    const bytes = result.sent - result.echoed;
-    const lines = result.linesSent - result.linesEchoed;
-    super(
-      bytes === 0
-        ? `Server closed the connection before all the input was sent ` +
-          `(${result.sent} bytes sent and echoed)`
-        : `Server closed the connection before echoing everything: ${bytes} bytes` +
-          (lines > 0 ? ` (${lines} of ${result.linesSent} lines)` : "") +
-          " not echoed",
-      options,
-    );
-    this.name = "IncompleteEchoError";
-    this.result = result;
-  }
-}
-
-/**
- * Raised when an echoed byte differs from the byte sent.
- *
- * @example Catch a corrupted echo
- * ```ts
- * import { EchoMismatchError } from "@deno-echo/echo/client";
- * import { assert } from "@std/assert";
- *
- * const error = new EchoMismatchError(5, 0x61, 0x62);
- * assert(error.message.includes("byte 5"));
- * ```
- */
-export class EchoMismatchError extends Error {
-  /** Offset of the first differing byte in the stream, from 0. */
-  readonly offset: number;
-
-  /**
-   * Makes the error for one differing byte.
-   *
-   * @param offset Where in the stream, from 0.
-   * @param expected The byte sent; `undefined` when more came back than
-   * was sent.
-   * @param actual The byte echoed.
-   */
-  constructor(offset: number, expected: number | undefined, actual: number) {
-    const hex = (byte: number): string =>
-      `0x${byte.toString(16).padStart(2, "0")}`;
-    super(
-      expected === undefined
-        ? `Echo has more bytes than were sent: byte ${offset} (${
-          hex(actual)
-        }) was never sent`
-        : `Echo differs from what was sent at byte ${offset}: sent ${
-          hex(expected)
-        }, got ${hex(actual)}`,
-    );
-    this.name = "EchoMismatchError";
-    this.offset = offset;
-  }
-}
-
-/**
- * Raised when the server stops responding: echoes are due and nothing has
- * arrived (and nothing could be sent) for `readTimeout` milliseconds.
- *
- * @example Tell a stalled server from a closed one
- * ```ts
- * import { EchoTimeoutError } from "@deno-echo/echo/client";
- * import { assert } from "@std/assert";
- *
- * assert(new EchoTimeoutError(1000, 42).message.includes("42 bytes"));
- * ```
- */
-export class EchoTimeoutError extends Error {
-  /**
-   * Makes the error.
-   *
-   * @param timeout The limit that ran out, in ms.
-   * @param pending Bytes sent and not yet echoed.
-   */
-  constructor(timeout: number, pending: number) {
-    super(
-      `Server stopped responding: nothing for ${timeout} ms with ${pending} bytes not echoed`,
-    );
-    this.name = "EchoTimeoutError";
-  }
-}
 
 /**
  * Runs a client session: input goes to the connection, the echo goes to the
  * output, until the input ends (then the connection is half-closed) or its
  * quit line is sent, and every byte sent has been echoed. Memory stays
  * constant whatever the input: data is streamed chunk by chunk, with TCP
- * flow control as the back-pressure.
+ * flow control as the back-pressure, and at most `maxUnechoed` bytes (plus
+ * one chunk) in flight.
  *
  * @example Pipe lines through a server
  * ```ts
@@ -208,9 +65,11 @@ export class EchoTimeoutError extends Error {
  * @param input What to send (standard input, say).
  * @param output Where the echo goes (standard output, say); not closed.
  * @param options Lines or raw, interactive, quit word and prompt.
- * @returns What was sent and echoed.
+ * @returns What was sent and echoed (`closedByServer` set when the server
+ * closed an interactive session waiting at its prompt).
  * @throws {IncompleteEchoError} If the server closed the connection before
  * echoing everything sent.
+ * @throws {RangeError} If `maxUnechoed` is not a whole number, 1 or more.
  * @throws {Deno.errors.ConnectionReset} If the server reset the connection.
  */
 export async function runSession(
@@ -219,296 +78,292 @@ export async function runSession(
   output: WritableStream<Uint8Array>,
   options: SessionOptions = {},
 ): Promise<SessionResult> {
-  const {
-    mode = "lines",
-    interactive = false,
-    prompt = "> ",
-    verify = false,
-    readTimeout = 0,
-  } = options;
-  const quitWord = options.quitWord === undefined
-    ? DEFAULT_QUIT_WORD
-    : options.quitWord;
-  const result: SessionResult = {
+  try {
+    const outcome = await new Session(conn, input, output, options).run();
+    if ("error" in outcome) throw outcome.error;
+    return outcome.result;
+  } finally {
+    closeQuietly(conn);
+  }
+}
+
+/**
+ * One session: a sender (input to the connection) and a receiver (echo to
+ * the output) running at once, each moving its side of the
+ * {@linkcode SessionState} once; the outcome follows from that state.
+ */
+class Session {
+  readonly #conn: Deno.Conn;
+  readonly #interactive: boolean;
+  readonly #prompt: Uint8Array;
+  readonly #inputs: ReadableStreamDefaultReader<Uint8Array>;
+  /** The lines filter; `undefined` in raw mode. */
+  readonly #filter: LineFilter | undefined;
+  readonly #maxUnechoed: number;
+  readonly #echoes: ReadableStreamDefaultReader<Uint8Array>;
+  readonly #output: WritableStreamDefaultWriter<Uint8Array>;
+  readonly #verifier: EchoVerifier | undefined;
+  readonly #stall: StallTimer | undefined;
+  readonly #result: SessionResult = {
     sent: 0,
     echoed: 0,
     linesSent: 0,
     linesEchoed: 0,
     outputClosed: false,
   };
-  let quitSent = false;
-  const source = mode === "lines"
-    ? input.pipeThrough(normalizeLines(quitWord, () => quitSent = true))
-    : input;
-  const inputReader = source.getReader();
-  const echoReader = conn.readable.getReader();
-  const outputWriter = output.getWriter();
+  #input: InputState = { name: "sending" };
+  #echo: EchoState = { name: "receiving" };
+  /** A prompt is the last thing written to the output. */
+  #promptShown = false;
+  /** Wakes the sender when the echo catches up (a line, or the window). */
+  #caughtUp: (() => void) | undefined;
 
-  let sending = true;
-  let receiving = true;
-  /** The input ended by itself (not cut off by the server closing). */
-  let inputEnded = false;
-  /** A reset seen while sending, reported if echoes are missing. */
-  let reset: Error | undefined;
-  /** Set when the session is cut short by a timeout or a bad echo. */
-  let failure: Error | undefined;
-  const fail = (error: Error): void => {
-    failure ??= error;
-    receiving = false;
-    // Closing ends the pending read and any write blocked on a stalled peer.
-    echoReader.cancel().catch(() => {});
-    inputReader.cancel().catch(() => {});
-  };
-
-  // Bytes sent and not yet echoed, kept only to verify the echo.
-  const inFlight: Uint8Array[] = [];
-  let inFlightOffset = 0;
-  const check = (echoed: Uint8Array, streamOffset: number): void => {
-    for (let i = 0; i < echoed.length;) {
-      const head = inFlight[0];
-      if (head === undefined) {
-        // More echoed than sent: compare against nothing.
-        return fail(
-          new EchoMismatchError(streamOffset + i, undefined, echoed[i]!),
-        );
-      }
-      const n = Math.min(head.length - inFlightOffset, echoed.length - i);
-      for (let k = 0; k < n; k++) {
-        if (head[inFlightOffset + k] !== echoed[i + k]) {
-          return fail(
-            new EchoMismatchError(
-              streamOffset + i + k,
-              head[inFlightOffset + k]!,
-              echoed[i + k]!,
-            ),
-          );
-        }
-      }
-      i += n;
-      inFlightOffset += n;
-      if (inFlightOffset === head.length) {
-        inFlight.shift();
-        inFlightOffset = 0;
-      }
-    }
-  };
-
-  // The read timeout: one timer, re-armed only when it fires early.
-  let writing = false;
-  let lastProgress = performance.now();
-  let stallTimer: ReturnType<typeof setTimeout> | undefined;
-  const checkStall = (): void => {
-    const waiting = writing || result.echoed < result.sent;
-    const quietFor = performance.now() - lastProgress;
-    if (waiting && quietFor >= readTimeout) {
-      return fail(
-        new EchoTimeoutError(readTimeout, result.sent - result.echoed),
+  constructor(
+    conn: Deno.Conn,
+    input: ReadableStream<Uint8Array>,
+    output: WritableStream<Uint8Array>,
+    options: SessionOptions,
+  ) {
+    const { mode = "lines", prompt = "> ", readTimeout = 0 } = options;
+    const { maxUnechoed = DEFAULT_MAX_UNECHOED } = options;
+    if (!Number.isSafeInteger(maxUnechoed) || maxUnechoed < 1) {
+      throw new RangeError(
+        `Invalid maxUnechoed ${maxUnechoed}: expected a whole number, 1 or more`,
       );
     }
-    stallTimer = setTimeout(
-      checkStall,
-      waiting ? readTimeout - quietFor : readTimeout,
-    );
-  };
-  if (readTimeout > 0) stallTimer = setTimeout(checkStall, readTimeout);
-  /** Wakes the sender when the echo catches up (interactive mode). */
-  let caughtUp: (() => void) | undefined;
-  const notify = (): void => {
-    caughtUp?.();
-    caughtUp = undefined;
-  };
+    const quitWord = options.quitWord === undefined
+      ? DEFAULT_QUIT_WORD
+      : options.quitWord;
+    this.#conn = conn;
+    this.#interactive = options.interactive ?? false;
+    this.#prompt = encoder.encode(prompt);
+    this.#maxUnechoed = maxUnechoed;
+    // Filtered as read: nothing is read before the session asks.
+    this.#filter = mode === "lines" ? new LineFilter(quitWord) : undefined;
+    this.#inputs = input.getReader();
+    this.#echoes = conn.readable.getReader();
+    this.#output = output.getWriter();
+    this.#verifier = options.verify ? new EchoVerifier() : undefined;
+    this.#stall = readTimeout > 0
+      ? new StallTimer(
+        readTimeout,
+        () => this.#result.echoed < this.#result.sent,
+        () => this.#fail(this.#timeoutError(readTimeout)),
+      )
+      : undefined;
+  }
 
-  const receive = async (): Promise<void> => {
+  /** The state both sides are in. */
+  get state(): SessionState {
+    return { input: this.#input, echo: this.#echo };
+  }
+
+  /** Runs both sides to their end and tells how the session ended. */
+  async run(): Promise<SessionOutcome> {
     try {
-      while (sending || result.echoed < result.sent) {
-        const { value, done } = await echoReader.read();
+      await Promise.all([this.#receive(), this.#send()]);
+      return sessionOutcome(this.state, this.#result);
+    } finally {
+      this.#stall?.[Symbol.dispose]();
+      this.#echoes.releaseLock();
+      this.#output.releaseLock();
+    }
+  }
+
+  get #receiving(): boolean {
+    return this.#echo.name === "receiving";
+  }
+
+  /** Moves the echo side, and stops the sender once it has ended. */
+  #endEcho(next: EchoState): void {
+    if (!echoMoves(this.#echo, next)) return;
+    this.#echo = next;
+    if (next.name === "outputClosed") this.#result.outputClosed = true;
+    this.#wake();
+    this.#inputs.cancel().catch(() => {});
+  }
+
+  /** Cuts the session short (a timeout or a bad echo). */
+  #fail(error: Error): void {
+    this.#endEcho({ name: "failed", error });
+    // Closing ends the pending read and any write blocked on a stalled peer.
+    this.#echoes.cancel().catch(() => {});
+  }
+
+  #timeoutError(readTimeout: number): EchoTimeoutError {
+    const { sent, echoed } = this.#result;
+    return new EchoTimeoutError(readTimeout, sent - echoed);
+  }
+
+  #wake(): void {
+    this.#caughtUp?.();
+    this.#caughtUp = undefined;
+  }
+
+  /** The receiver: echoes to the output until nothing more is due. */
+  async #receive(): Promise<void> {
+    const result = this.#result;
+    try {
+      while (this.#input.name === "sending" || result.echoed < result.sent) {
+        const { value, done } = await this.#echoes.read();
         if (done) break;
-        lastProgress = performance.now();
-        if (verify) {
-          check(value, result.echoed);
-          if (failure) break;
+        this.#stall?.progress();
+        const mismatch = this.#verifier?.check(value, result.echoed);
+        if (mismatch !== undefined) {
+          return await this.#mismatch(value, mismatch);
         }
         result.echoed += value.length;
         result.linesEchoed += countNewlines(value);
         try {
-          await outputWriter.write(value);
+          await this.#output.write(value);
         } catch {
-          result.outputClosed = true;
-          break;
+          return this.#endEcho({ name: "outputClosed" });
         }
-        notify();
+        this.#wake();
       }
-    } finally {
-      receiving = false;
-      notify();
-      inputReader.cancel().catch(() => {});
+      this.#endEcho({ name: "ended" });
+    } catch (error) {
+      this.#endEcho({ name: "lost", error });
     }
-  };
+  }
 
-  const transmit = async (data: Uint8Array): Promise<void> => {
-    // Echoes of this data may arrive before the write returns.
-    if (verify) inFlight.push(data);
-    lastProgress = performance.now();
-    writing = true;
-    await writeAll(conn, data);
-    writing = false;
-    lastProgress = performance.now();
-    result.sent += data.length;
-    result.linesSent += countNewlines(data);
-  };
-
-  const send = async (): Promise<void> => {
-    try {
-      if (interactive) await outputWriter.write(encoder.encode(prompt));
-      while (receiving) {
-        const { value, done } = await inputReader.read();
-        if (done || !receiving) {
-          // Input ended by itself, not because the server went away.
-          if (done && receiving) inputEnded = true;
-          // End of input at a prompt (Ctrl-D): end the prompt's line.
-          if (done && interactive && receiving && !quitSent) {
-            await outputWriter.write(NEWLINE);
-          }
-          break;
-        }
-        if (!interactive) {
-          await transmit(value);
-          continue;
-        }
-        // The conversation: one line at a time, each echoed before the
-        // prompt for the next. Chunks carry any number of lines.
-        for (let start = 0; start < value.length && receiving;) {
-          const newline = value.indexOf(LF, start);
-          const end = newline < 0 ? value.length : newline + 1;
-          await transmit(value.subarray(start, end));
-          start = end;
-          if (newline < 0) break;
-          while (receiving && result.echoed < result.sent) {
-            await new Promise<void>((resolve) => caughtUp = resolve);
-          }
-          // The quit line is the last thing the filter lets through.
-          const quitLine = quitSent && end === value.length;
-          if (receiving && !quitLine) {
-            await outputWriter.write(encoder.encode(prompt));
-          }
-        }
+  /** Writes the lines of `chunk` that matched, then fails the session. */
+  async #mismatch(chunk: Uint8Array, error: EchoMismatchError): Promise<void> {
+    const matched = chunk.subarray(0, error.offset - this.#result.echoed);
+    const lines = matched.subarray(0, matched.lastIndexOf(LF) + 1);
+    if (lines.length > 0) {
+      try {
+        await this.#output.write(lines);
+        this.#result.echoed += lines.length;
+        this.#result.linesEchoed += countNewlines(lines);
+      } catch {
+        // The output is gone: the mismatch is still what ends the session.
       }
+    }
+    this.#fail(error);
+  }
+
+  /** The sender: input to the connection, then a half-close. */
+  async #send(): Promise<void> {
+    let end: InputState = { name: "stopped" };
+    try {
+      end = await this.#sendAll();
     } catch (error) {
       // The server went away mid-send (the receiver reports how much was
       // lost), or the session failed and closed the connection.
-      if (!isConnectionClosed(error) && failure === undefined) throw error;
-      if (error instanceof Deno.errors.ConnectionReset) reset = error;
+      end = isConnectionClosed(error)
+        ? { name: "lost", error }
+        : { name: "crashed", error };
     } finally {
-      sending = false;
-      await conn.closeWrite?.().catch(() => {});
-      if (result.echoed >= result.sent) echoReader.cancel().catch(() => {});
+      this.#input = end;
+      // After the quit line, the rest of the input is not wanted.
+      this.#inputs.cancel().catch(() => {});
+      await this.#conn.closeWrite?.().catch(() => {});
+      const { echoed, sent } = this.#result;
+      if (echoed >= sent) this.#echoes.cancel().catch(() => {});
     }
-  };
+  }
 
-  try {
-    const [received, sent] = await Promise.allSettled([receive(), send()]);
-    if (failure) throw failure;
-    if (sent.status === "rejected") throw sent.reason;
-    if (received.status === "rejected") {
-      // A reset is reported as such; other ways of losing the connection
-      // mean it closed before echoing everything.
-      const reason = received.reason;
-      if (
-        !(reason instanceof Deno.errors.ConnectionReset) &&
-        isConnectionClosed(reason) && result.echoed < result.sent
-      ) {
-        throw new IncompleteEchoError(result, { cause: reason });
+  /** Sends the input while the echo side goes on; says how it ended. */
+  async #sendAll(): Promise<InputState> {
+    if (this.#interactive) await this.#writePrompt();
+    while (this.#receiving) {
+      await this.#windowOpen();
+      if (!this.#receiving) break;
+      const { value, done } = await this.#inputs.read();
+      if (!this.#receiving) {
+        // Input read and not sent.
+        if (!done) return { name: "stopped" };
+        break;
       }
-      throw reason;
+      if (done) {
+        const tail = this.#filter?.end();
+        if (tail !== undefined && tail.length > 0) {
+          await this.#sendChunk(tail, false);
+        }
+        // End of input at a prompt (Ctrl-D): end the prompt's line.
+        if (this.#interactive && this.#prompt.length > 0) {
+          await this.#output.write(NEWLINE);
+        }
+        return { name: "sent" };
+      }
+      const chunk = this.#filter === undefined
+        ? value
+        : this.#filter.push(value);
+      // The quit line is the last thing the lines filter lets through.
+      const last = this.#filter?.quit ?? false;
+      // Not whole: the echo side ended with part of the chunk unsent.
+      if (!await this.#sendChunk(chunk, last)) return { name: "stopped" };
+      if (last) return { name: "sent" };
     }
-    if (result.outputClosed) return result;
-    if (result.echoed < result.sent) {
-      throw reset ?? new IncompleteEchoError(result);
+    // The echo side ended with nothing read and unsent. Off a prompt, more
+    // input is presumed to follow; at a prompt nothing is lost (the prompt's
+    // line is ended).
+    if (!this.#interactive) return { name: "stopped" };
+    if (this.#promptShown) await this.#output.write(NEWLINE).catch(() => {});
+    return { name: "idle" };
+  }
+
+  /** Sends a chunk: as a conversation, or all at once. Whether all went. */
+  async #sendChunk(chunk: Uint8Array, last: boolean): Promise<boolean> {
+    if (this.#interactive) return await this.#converse(chunk, last);
+    await this.#transmit(chunk);
+    return true;
+  }
+
+  /** Waits while `maxUnechoed` bytes or more are due. */
+  async #windowOpen(): Promise<void> {
+    const result = this.#result;
+    while (
+      this.#receiving && result.sent - result.echoed >= this.#maxUnechoed
+    ) {
+      await new Promise<void>((resolve) => this.#caughtUp = resolve);
     }
-    // Everything sent was echoed, but the server closed before the input
-    // was all sent (a server at its connection limit, say).
-    if (!inputEnded && !quitSent) throw new IncompleteEchoError(result);
-    return result;
-  } finally {
-    clearTimeout(stallTimer);
-    echoReader.releaseLock();
-    outputWriter.releaseLock();
-    closeQuietly(conn);
   }
-}
 
-/**
- * The `"lines"` input filter: `\r\n` to `\n`, a final newline added when
- * missing, and the stream ended right after the quit line. Constant memory.
- */
-function normalizeLines(
-  quitWord: string | null,
-  onQuit: () => void,
-): TransformStream<Uint8Array, Uint8Array> {
-  const scanner = quitWord === null ? null : new QuitWordScanner(quitWord);
-  let heldCR = false;
-  let last = LF;
-  return new TransformStream({
-    transform(chunk, controller): void {
-      const cut = scanner?.scan(chunk) ?? -1;
-      const part = cut < 0 ? chunk : chunk.subarray(0, cut);
-      if (part.length === 0) return;
-      const out = stripCRs(part, heldCR);
-      heldCR = part[part.length - 1] === CR;
-      const body = heldCR ? out.subarray(0, out.length - 1) : out;
-      if (body.length > 0) {
-        controller.enqueue(body);
-        last = body[body.length - 1]!;
-      }
-      if (cut >= 0) {
-        onQuit();
-        controller.terminate();
-      }
-    },
-    flush(controller): void {
-      // A lone `\r` at the very end is that line's ending.
-      if (heldCR || last !== LF) controller.enqueue(NEWLINE);
-    },
-  });
-}
-
-/**
- * Copies a chunk without each `\r` that comes right before a `\n`; a `\r`
- * held back from the previous chunk is put back unless a `\n` follows.
- */
-function stripCRs(chunk: Uint8Array, heldCR: boolean): Uint8Array {
-  const restoreCR = heldCR && chunk[0] !== LF;
-  if (!restoreCR && chunk.indexOf(CR) < 0) return chunk;
-  const out = new Uint8Array(chunk.length + 1);
-  let n = 0;
-  if (restoreCR) out[n++] = CR;
-  for (let i = 0; i < chunk.length; i++) {
-    const byte = chunk[i]!;
-    if (byte === CR && chunk[i + 1] === LF) continue;
-    out[n++] = byte;
+  async #writePrompt(): Promise<void> {
+    if (this.#prompt.length === 0) return;
+    await this.#output.write(this.#prompt);
+    this.#promptShown = true;
   }
-  return out.subarray(0, n);
-}
 
-function countNewlines(chunk: Uint8Array): number {
-  let count = 0;
-  for (let i = chunk.indexOf(LF); i >= 0; i = chunk.indexOf(LF, i + 1)) {
-    count++;
+  /**
+   * The conversation: one line at a time, each echoed before the prompt for
+   * the next. Chunks carry any number of lines.
+   *
+   * @returns Whether all of the chunk was sent.
+   */
+  async #converse(chunk: Uint8Array, last: boolean): Promise<boolean> {
+    let start = 0;
+    while (start < chunk.length && this.#receiving) {
+      const newline = chunk.indexOf(LF, start);
+      const end = newline < 0 ? chunk.length : newline + 1;
+      await this.#transmit(chunk.subarray(start, end));
+      start = end;
+      if (newline < 0) break;
+      await this.#echoCaughtUp();
+      const quitLine = last && end === chunk.length;
+      if (this.#receiving && !quitLine) await this.#writePrompt();
+    }
+    return start === chunk.length;
   }
-  return count;
-}
 
-async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
-  for (let off = 0; off < data.length;) {
-    off += await conn.write(data.subarray(off));
+  async #echoCaughtUp(): Promise<void> {
+    while (this.#receiving && this.#result.echoed < this.#result.sent) {
+      await new Promise<void>((resolve) => this.#caughtUp = resolve);
+    }
   }
-}
 
-function isConnectionClosed(error: unknown): boolean {
-  return error instanceof Deno.errors.BrokenPipe ||
-    error instanceof Deno.errors.ConnectionReset ||
-    error instanceof Deno.errors.ConnectionAborted ||
-    error instanceof Deno.errors.NotConnected ||
-    error instanceof Deno.errors.Interrupted ||
-    error instanceof Deno.errors.BadResource;
+  async #transmit(data: Uint8Array): Promise<void> {
+    // Echoes of this data may arrive before the write returns.
+    this.#promptShown = false;
+    this.#verifier?.expect(data);
+    this.#stall?.writing(true);
+    for (let off = 0; off < data.length;) {
+      off += await this.#conn.write(data.subarray(off));
+    }
+    this.#stall?.writing(false);
+    this.#result.sent += data.length;
+    this.#result.linesSent += countNewlines(data);
+  }
 }

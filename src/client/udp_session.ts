@@ -1,6 +1,8 @@
 // Copyright the deno-echo authors. MIT license.
 
 import { DEFAULT_QUIT_WORD, QuitWordScanner } from "../echo/quit_word.ts";
+import { DEFAULT_HOSTNAME, DEFAULT_PORT } from "../net/defaults.ts";
+import { resolveAll } from "../net/resolve.ts";
 import {
   DatagramLostError,
   openUdpClient,
@@ -10,6 +12,7 @@ import {
   checkDatagramSize,
   DEFAULT_MAX_DATAGRAM_SIZE,
 } from "../udp/udp_socket.ts";
+import { loopbackPortUnbound } from "./udp_probe.ts";
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -58,7 +61,9 @@ export interface UdpSessionResult {
  * echoed lines go to the output, each followed by `\n`. Lines follow the TCP
  * session's rules: `\r\n` counts as `\n`, a last line without a newline
  * counts, and input stops after the quit line. A lost line is counted (and
- * reported to `onLost`), and the session goes on.
+ * reported to `onLost`), and the session goes on. A server on this
+ * machine's loopback that is not running is found before anything is sent
+ * (on Linux): then no retry is waited out.
  *
  * @example Send lines through a server
  * ```ts
@@ -84,6 +89,8 @@ export interface UdpSessionResult {
  * @throws {RangeError} If a line is longer than `maxDatagramSize` (raised
  * before that line is sent), or an option is out of range.
  * @throws {UnknownHostError} If the name resolves to nothing usable.
+ * @throws {Deno.errors.ConnectionRefused} If the server is on loopback and
+ * nothing is bound to its port (known on Linux only; see above).
  */
 export async function runUdpSession(
   options: UdpSessionOptions,
@@ -105,6 +112,7 @@ export async function runUdpSession(
     retries: 0,
     outputClosed: false,
   };
+  await checkNotRefused(options);
   await using client = await openUdpClient(options);
   const reader = input.getReader();
   const writer = output.getWriter();
@@ -149,6 +157,17 @@ export async function runUdpSession(
     await reader.cancel().catch(() => {});
     reader.releaseLock();
     writer.releaseLock();
+  }
+}
+
+/** Throws ConnectionRefused when nothing is bound where the server is. */
+async function checkNotRefused(options: UdpSessionOptions): Promise<void> {
+  const { hostname = DEFAULT_HOSTNAME, port = DEFAULT_PORT, family } = options;
+  const addresses = (await resolveAll(hostname, family)).map((r) => r.address);
+  if (await loopbackPortUnbound(addresses, port)) {
+    throw new Deno.errors.ConnectionRefused(
+      `Nothing is bound to UDP port ${port} on ${addresses.join(" or ")}`,
+    );
   }
 }
 

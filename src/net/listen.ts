@@ -95,47 +95,8 @@ async function bindAll<L extends Bound>(
   return listeners;
 }
 
-/** Called when a stale socket file (nothing listening) is replaced. */
-export type StaleSocketHook = (path: string) => void;
-
-/**
- * Opens a Unix domain socket listener at `path`. A socket file left by a
- * crashed server (connecting to it is refused) is removed and reported; a
- * live socket is `AddrInUse`; a path that is not a socket is never deleted.
- *
- * @param path Where the socket goes.
- * @param onStale Told when a stale socket file was removed.
- * @returns The listener.
- * @throws {Deno.errors.AddrInUse} If a server is listening at `path`.
- * @throws {Deno.errors.AlreadyExists} If `path` exists and is not a socket.
- */
-export async function listenUnix(
-  path: string,
-  onStale?: StaleSocketHook,
-): Promise<Deno.UnixListener> {
-  let info: Deno.FileInfo | undefined;
-  try {
-    info = await Deno.lstat(path);
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-  }
-  if (info !== undefined) {
-    if (!info.isSocket) {
-      throw new Deno.errors.AlreadyExists(
-        `${path} exists and is not a socket; refusing to replace it`,
-      );
-    }
-    try {
-      const probe = await Deno.connect({ transport: "unix", path });
-      probe.close();
-      throw new Deno.errors.AddrInUse(
-        `A server is already listening on ${path}`,
-      );
-    } catch (error) {
-      if (!(error instanceof Deno.errors.ConnectionRefused)) throw error;
-    }
-    await Deno.remove(path);
-    onStale?.(path);
-  }
-  return Deno.listen({ transport: "unix", path });
-}
+export {
+  listenUnix,
+  removeUnixSocket,
+  type StaleSocketHook,
+} from "./unix_socket.ts";

@@ -5,10 +5,24 @@ import { formatAddress, parseHostPort } from "./address.ts";
 
 /** Where and how to listen: one entry of `serve({ listen })`. */
 export type ListenerSpec =
-  /** Plain TCP on every address `hostname` names. */
-  | { transport: "tcp"; hostname: string; port: number }
-  /** TLS over TCP; needs `serve({ tls })`. */
-  | { transport: "tls"; hostname: string; port: number }
+  /**
+   * Plain TCP on every address `hostname` names. With `proxyProtocol`,
+   * every connection must begin with a PROXY header (v1 or v2), whose
+   * client address then stands for the peer's (`?proxy-protocol` in URLs).
+   */
+  | {
+    transport: "tcp";
+    hostname: string;
+    port: number;
+    proxyProtocol?: boolean;
+  }
+  /** TLS over TCP; needs `serve({ tls })`. `proxyProtocol` as for `tcp`. */
+  | {
+    transport: "tls";
+    hostname: string;
+    port: number;
+    proxyProtocol?: boolean;
+  }
   /** A Unix domain socket at `path`. */
   | { transport: "unix"; path: string }
   /** UDP datagrams (RFC 862), each echoed to its sender. */
@@ -19,7 +33,8 @@ const SCHEMES = ["tcp", "tls", "udp"] as const;
 /**
  * Parses a listener URL: `tcp://HOST:PORT`, `tls://HOST:PORT`,
  * `udp://HOST:PORT` (HOST a name, an IPv4 literal or `[IPV6]`; the port may
- * be omitted) or `unix:PATH`.
+ * be omitted) or `unix:PATH`. `tcp://` and `tls://` take `?proxy-protocol`:
+ * connections must then begin with a PROXY header.
  *
  * @example Parse listener URLs
  * ```ts
@@ -29,6 +44,12 @@ const SCHEMES = ["tcp", "tls", "udp"] as const;
  * assertEquals(parseListenUrl("tls://[::1]:2443"), { transport: "tls", hostname: "::1", port: 2443 });
  * assertEquals(parseListenUrl("unix:/tmp/echo.sock"), { transport: "unix", path: "/tmp/echo.sock" });
  * assertEquals(parseListenUrl("udp://localhost"), { transport: "udp", hostname: "localhost", port: 2000 });
+ * assertEquals(parseListenUrl("tcp://[::]:2000?proxy-protocol"), {
+ *   transport: "tcp",
+ *   hostname: "::",
+ *   port: 2000,
+ *   proxyProtocol: true,
+ * });
  * ```
  *
  * @param url The listener as written.
@@ -54,7 +75,16 @@ export function parseListenUrl(
       `Invalid listener "${url}": expected tcp://HOST:PORT, tls://HOST:PORT, udp://HOST:PORT or unix:PATH`,
     );
   }
-  const authority = match[2]!.replace(/\/$/, "");
+  const mark = match[2]!.indexOf("?");
+  const rest = mark < 0 ? match[2]! : match[2]!.slice(0, mark);
+  const query = mark < 0 ? undefined : match[2]!.slice(mark + 1);
+  const proxyProtocol = query !== undefined;
+  if (proxyProtocol && (query !== "proxy-protocol" || scheme === "udp")) {
+    throw new RangeError(
+      `Invalid listener "${url}": the only option is ?proxy-protocol, for tcp:// and tls://`,
+    );
+  }
+  const authority = rest.replace(/\/$/, "");
   let hostPort;
   try {
     hostPort = parseHostPort(authority);
@@ -63,11 +93,14 @@ export function parseListenUrl(
       `Invalid listener "${url}": ${(error as Error).message}`,
     );
   }
-  return {
+  const spec = {
     transport: scheme,
     hostname: hostPort.hostname,
     port: hostPort.port ?? defaultPort,
   };
+  return proxyProtocol && scheme !== "udp"
+    ? { ...spec, transport: scheme, proxyProtocol }
+    : spec;
 }
 
 /**

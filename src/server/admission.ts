@@ -27,6 +27,47 @@ export interface Admission {
   release(client: string): void;
 }
 
+/**
+ * What `maxPerIp` counts a client by: its IPv4 address; for IPv6 the /64
+ * network it is in (one host is usually given a whole /64, and can take any
+ * address of it); one key for every Unix socket peer (Deno does not expose
+ * the peer's credentials, and its socket name is its own to choose).
+ *
+ * @example Count a host's IPv6 addresses as one client
+ * ```ts
+ * import { clientKey } from "./admission.ts";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const v6 = (hostname: string) => clientKey({ transport: "tcp", hostname, port: 1 });
+ * assertEquals(v6("2001:db8:0:7::1"), v6("2001:DB8::7:ffff:1:2:3"));
+ * assertEquals(v6("2001:db8:0:7::1"), "2001:db8:0:7::/64");
+ * assertEquals(clientKey({ transport: "tcp", hostname: "192.0.2.1", port: 1 }), "192.0.2.1");
+ * assertEquals(clientKey({ transport: "unix", path: "/tmp/client.sock" }), "unix");
+ * ```
+ *
+ * @param addr The peer's address, IPv4-mapped addresses unmapped.
+ * @returns The key.
+ */
+export function clientKey(addr: Deno.NetAddr | Deno.UnixAddr): string {
+  if ("path" in addr) return "unix";
+  const { hostname } = addr;
+  if (!hostname.includes(":")) return hostname;
+  const zone = hostname.indexOf("%");
+  const address = (zone < 0 ? hostname : hostname.slice(0, zone))
+    .toLowerCase();
+  const [head = "", tail] = address.split("::");
+  const groups = head === "" ? [] : head.split(":");
+  if (tail !== undefined) {
+    // Groups after "::" (an IPv4 tail, last, counts as two).
+    const after = tail === "" ? [] : tail.split(":");
+    const width = after.length + (after.at(-1)?.includes(".") ? 1 : 0);
+    groups.push(...Array(Math.max(0, 8 - groups.length - width)).fill("0"));
+    groups.push(...after);
+  }
+  const prefix = groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, ""));
+  return `${prefix.join(":")}::/64${zone < 0 ? "" : hostname.slice(zone)}`;
+}
+
 /** Connection limits: 0 means no limit. */
 export interface Limits {
   /** Connections open at once. */
@@ -195,10 +236,12 @@ export class SharedAdmission implements Admission {
    * which isolate holds what.)
    *
    * @param isolate The dead isolate's number.
+   * @returns How many connections it held.
    */
-  releaseIsolate(isolate: number): void {
+  releaseIsolate(isolate: number): number {
     const held = Atomics.exchange(this.#words, BY_ISOLATE + isolate, 0);
     Atomics.sub(this.#words, OPEN, held);
+    return held;
   }
 
   /** Counts one more connection of `client`, unless it has `max` already. */

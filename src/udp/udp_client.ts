@@ -2,14 +2,23 @@
 
 import { DEFAULT_HOSTNAME, DEFAULT_PORT } from "../net/defaults.ts";
 import type { RemoteInfo, Socket } from "node:dgram";
-import { ipFamily, unmapIPv4 } from "../net/address.ts";
+import { checkDuration } from "../net/duration.ts";
+import { ipFamily } from "../net/address.ts";
 import { type IPFamily, resolveAll } from "../net/resolve.ts";
 import {
-  bindUdp,
-  checkDatagramSize,
-  closeUdp,
-  DEFAULT_MAX_DATAGRAM_SIZE,
-} from "./udp_socket.ts";
+  type EchoSender,
+  PendingEcho,
+  type UdpEchoReply,
+} from "./pending_echo.ts";
+import { checkDatagramSize, DEFAULT_MAX_DATAGRAM_SIZE } from "./udp_socket.ts";
+import {
+  addressKey,
+  closeSockets,
+  openTargets,
+  type UdpTarget,
+} from "./udp_targets.ts";
+
+export { DatagramLostError, type UdpEchoReply } from "./pending_echo.ts";
 
 /** How long the UDP client waits for each echo before sending again, in ms. */
 export const DEFAULT_UDP_TIMEOUT = 1000;
@@ -39,7 +48,7 @@ export interface UdpClientOptions {
   family?: IPFamily;
   /**
    * How long to wait for each echo before sending the datagram again (or
-   * giving up), in milliseconds.
+   * giving up), in milliseconds: 1 to 2147483647 (about 24.8 days).
    *
    * @default {1000}
    */
@@ -58,62 +67,15 @@ export interface UdpClientOptions {
    * @default {8192}
    */
   maxDatagramSize?: number;
+  /**
+   * Send from this local address (an IP literal of this host) and port (0
+   * or none: any); only the server's addresses of its family are used.
+   *
+   * @default {undefined}
+   */
+  source?: { hostname: string; port?: number };
   /** Aborting closes the client; pending echoes reject with its reason. */
   signal?: AbortSignal;
-}
-
-/** An echo that came back. */
-export interface UdpEchoReply {
-  /** The echoed bytes: always the bytes sent. */
-  data: Uint8Array;
-  /** How many times the datagram was sent: 1 plus the retries used. */
-  attempts: number;
-  /** Milliseconds from the last send to the echo. */
-  rtt: number;
-  /** Who echoed it. */
-  remoteAddr: Deno.NetAddr;
-}
-
-/**
- * Raised when no echo came back after every try: the datagram, or its echo,
- * was lost (or dropped by the server's limits), or nothing listens there.
- *
- * @example Tell a loss from other failures
- * ```ts
- * import { DatagramLostError } from "./udp_client.ts";
- * import { assertEquals } from "@std/assert";
- *
- * assertEquals(new DatagramLostError(3, 1000).attempts, 3);
- * ```
- */
-export class DatagramLostError extends Error {
-  /** How many times the datagram was sent. */
-  readonly attempts: number;
-
-  /**
-   * Makes the error.
-   *
-   * @param attempts How many times the datagram was sent.
-   * @param timeout How long each try waited, in ms.
-   */
-  constructor(attempts: number, timeout: number) {
-    super(
-      `No echo after ${attempts} ${
-        attempts === 1 ? "try" : "tries"
-      } of ${timeout} ms each`,
-    );
-    this.name = "DatagramLostError";
-    this.attempts = attempts;
-  }
-}
-
-/** One address the client sends to. */
-interface Target {
-  address: string;
-  port: number;
-  family: 4 | 6;
-  /** The address in canonical form and the port, to match replies. */
-  key: string;
 }
 
 interface Settings {
@@ -123,7 +85,7 @@ interface Settings {
 }
 
 let create: (
-  targets: readonly Target[],
+  targets: readonly UdpTarget[],
   sockets: ReadonlyMap<4 | 6, Socket>,
   settings: Settings,
 ) => UdpEchoClient;
@@ -133,14 +95,6 @@ let receive: (
   rinfo: RemoteInfo,
 ) => void;
 let setSignal: (client: UdpEchoClient, signal: AbortSignal) => void;
-
-/** An echo being waited for. */
-interface Waiter {
-  data: Uint8Array;
-  targets: readonly Target[];
-  answered(target: Target, echo: Uint8Array): void;
-  fail(error: unknown): void;
-}
 
 /**
  * A UDP echo client: sends each payload as one datagram and waits for the
@@ -161,13 +115,12 @@ interface Waiter {
  * ```
  */
 export class UdpEchoClient implements AsyncDisposable {
-  readonly #targets: readonly Target[];
+  readonly #targets: readonly UdpTarget[];
   readonly #sockets: ReadonlyMap<4 | 6, Socket>;
-  readonly #timeout: number;
-  readonly #retries: number;
   readonly #maxDatagramSize: number;
-  readonly #waiters = new Set<Waiter>();
-  #pinned: Target | undefined;
+  readonly #sender: EchoSender;
+  readonly #waiters = new Set<PendingEcho>();
+  #pinned: UdpTarget | undefined;
   #closed: Promise<void> | undefined;
   #closedReason: unknown;
   #onAbort: (() => void) | undefined;
@@ -175,15 +128,28 @@ export class UdpEchoClient implements AsyncDisposable {
 
   /** Made by {@linkcode openUdpClient}. */
   private constructor(
-    targets: readonly Target[],
+    targets: readonly UdpTarget[],
     sockets: ReadonlyMap<4 | 6, Socket>,
     settings: Settings,
   ) {
     this.#targets = targets;
     this.#sockets = sockets;
-    this.#timeout = settings.timeout;
-    this.#retries = settings.retries;
     this.#maxDatagramSize = settings.maxDatagramSize;
+    this.#sender = {
+      timeout: settings.timeout,
+      retries: settings.retries,
+      send: (target, data, onSent) =>
+        sockets.get(target.family)!.send(
+          data,
+          target.port,
+          target.address,
+          onSent,
+        ),
+      settled: (pending, target) => {
+        this.#waiters.delete(pending);
+        if (target !== undefined) this.#pinned ??= target;
+      },
+    };
   }
 
   static {
@@ -232,84 +198,16 @@ export class UdpEchoClient implements AsyncDisposable {
     }
     if (this.#closed !== undefined) return Promise.reject(this.#closedReason);
     const targets = this.#pinned === undefined ? this.#targets : [this.#pinned];
-    return new Promise((resolve, reject) => {
-      let attempts = 0;
-      let sentAt = 0;
-      let sends = 0;
-      let sendErrors = 0;
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      let done = false;
-      const finish = (): boolean => {
-        if (done) return false;
-        done = true;
-        clearTimeout(timer);
-        this.#waiters.delete(waiter);
-        return true;
-      };
-      const waiter: Waiter = {
-        data,
-        targets,
-        answered: (target, echo) => {
-          if (!finish()) return;
-          this.#pinned ??= target;
-          resolve({
-            // A copy of just the datagram, not of the buffer it was read into.
-            data: new Uint8Array(echo),
-            attempts,
-            rtt: performance.now() - sentAt,
-            remoteAddr: {
-              transport: "udp",
-              hostname: target.address,
-              port: target.port,
-            },
-          });
-        },
-        fail: (error) => {
-          if (finish()) reject(error);
-        },
-      };
-      const onSent = (error: Error | null): void => {
-        if (!error || done) return;
-        // Retries are for losses on the way; when the system sends none of
-        // the datagrams at all (no route, ...), that is an error at once.
-        if (++sendErrors === sends) waiter.fail(error);
-      };
-      const attempt = (): void => {
-        attempts++;
-        sentAt = performance.now();
-        sends += targets.length;
-        for (const target of targets) {
-          if (done) return;
-          try {
-            this.#sockets.get(target.family)!.send(
-              data,
-              target.port,
-              target.address,
-              onSent,
-            );
-          } catch (error) {
-            onSent(error as Error);
-          }
-        }
-        if (done) return;
-        timer = setTimeout(() => {
-          if (attempts <= this.#retries) attempt();
-          else waiter.fail(new DatagramLostError(attempts, this.#timeout));
-        }, this.#timeout);
-      };
-      this.#waiters.add(waiter);
-      attempt();
-    });
+    const pending = new PendingEcho(data, targets, this.#sender);
+    this.#waiters.add(pending);
+    pending.attempt();
+    return pending.promise;
   }
 
   #onMessage(msg: Uint8Array, rinfo: RemoteInfo): void {
     const key = addressKey(rinfo.address, rinfo.port);
     for (const waiter of this.#waiters) {
-      const target = waiter.targets.find((t) => t.key === key);
-      if (target !== undefined && equalBytes(msg, waiter.data)) {
-        waiter.answered(target, msg);
-        return;
-      }
+      if (waiter.answeredBy(key, msg)) return;
     }
     // A late duplicate of an echo already received, or a stranger's datagram.
   }
@@ -321,8 +219,7 @@ export class UdpEchoClient implements AsyncDisposable {
       if (this.#onAbort !== undefined) {
         this.#signal?.removeEventListener("abort", this.#onAbort);
       }
-      this.#closed = Promise.all([...this.#sockets.values()].map(closeUdp))
-        .then(() => {});
+      this.#closed = closeSockets(this.#sockets);
     }
     return this.#closed;
   }
@@ -379,9 +276,7 @@ export async function openUdpClient(
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
     throw new RangeError(`Invalid port ${port}: expected 1 to 65535`);
   }
-  if (!Number.isFinite(timeout) || timeout <= 0) {
-    throw new RangeError(`Invalid timeout ${timeout}: expected more than 0`);
-  }
+  checkDuration("timeout", timeout, 1);
   if (!Number.isInteger(retries) || retries < 0) {
     throw new RangeError(`Invalid retries ${retries}: expected 0 or more`);
   }
@@ -389,50 +284,25 @@ export async function openUdpClient(
     options.maxDatagramSize ?? DEFAULT_MAX_DATAGRAM_SIZE,
   );
   signal?.throwIfAborted();
-  const resolved = await resolveAll(hostname, family);
+  const resolved = await resolveAll(
+    hostname,
+    sourceFamily(options.source, family),
+  );
   signal?.throwIfAborted();
 
-  // One socket per family, on the family's wildcard address and a free
-  // port, as a socket that sends without binding would get.
-  const sockets = new Map<4 | 6, Socket>();
-  const targets: Target[] = [];
   // Filled in once the client exists; nothing is sent before.
   const made: { client?: UdpEchoClient } = {};
-  const onMessage = (msg: Uint8Array, rinfo: RemoteInfo): void => {
-    if (made.client !== undefined) receive(made.client, msg, rinfo);
-  };
-  try {
-    for (const { address, optional } of resolved) {
-      const addressFamily = ipFamily(address) as 4 | 6;
-      if (!sockets.has(addressFamily)) {
-        try {
-          const { socket } = await bindUdp(
-            addressFamily === 4 ? "0.0.0.0" : "::",
-            0,
-            (socket) => {
-              socket.on("message", onMessage);
-              // Send failures reach the send callbacks; nothing else is
-              // expected, and an unheard `error` event would throw.
-              socket.on("error", () => {});
-            },
-          );
-          sockets.set(addressFamily, socket);
-        } catch (error) {
-          if (optional) continue; // A loopback the host lacks.
-          throw error;
-        }
-      }
-      targets.push({
-        address,
-        port,
-        family: addressFamily,
-        key: addressKey(address, port),
-      });
-    }
-    signal?.throwIfAborted();
-  } catch (error) {
-    await Promise.all([...sockets.values()].map(closeUdp));
-    throw error;
+  const { targets, sockets } = await openTargets(
+    resolved,
+    port,
+    (msg, rinfo) => {
+      if (made.client !== undefined) receive(made.client, msg, rinfo);
+    },
+    options.source,
+  );
+  if (signal?.aborted) {
+    await closeSockets(sockets);
+    signal.throwIfAborted();
   }
   const client = create(targets, sockets, {
     timeout,
@@ -442,6 +312,26 @@ export async function openUdpClient(
   made.client = client;
   if (signal !== undefined) setSignal(client, signal);
   return client;
+}
+
+/** The family to resolve for: the source's, checked against `family`. */
+function sourceFamily(
+  source: UdpClientOptions["source"],
+  family: IPFamily | undefined,
+): IPFamily | undefined {
+  if (source === undefined) return family;
+  const own = ipFamily(source.hostname);
+  if (own === 0) {
+    throw new RangeError(
+      `Invalid source "${source.hostname}": expected an IP address of this host`,
+    );
+  }
+  if (family !== undefined && family !== own) {
+    throw new RangeError(
+      `Source ${source.hostname} is IPv${own}, but IPv${family} was asked for`,
+    );
+  }
+  return own;
 }
 
 /**
@@ -472,23 +362,4 @@ export async function udpEcho(
 ): Promise<UdpEchoReply> {
   await using client = await openUdpClient(options);
   return await client.echo(payload);
-}
-
-/** An address (IPv4-mapped shown as IPv4, IPv6 in canonical form) and port. */
-function addressKey(address: string, port: number): string {
-  let host = unmapIPv4(address).toLowerCase();
-  if (ipFamily(host) === 6) {
-    try {
-      host = new URL(`http://[${host}]/`).hostname;
-    } catch {
-      // A zone index (`fe80::1%eth0`): compare as written.
-    }
-  }
-  return `${host} ${port}`;
-}
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

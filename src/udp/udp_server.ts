@@ -1,10 +1,13 @@
 // Copyright the deno-echo authors. MIT license.
 
 import { DEFAULT_HOSTNAME, DEFAULT_PORT } from "../net/defaults.ts";
-import { callHook, closeOnAbort } from "../server/hook.ts";
+import { checkDuration } from "../net/duration.ts";
+import { callHook, closeOnAbort } from "../net/hook.ts";
 import type { RemoteInfo, Socket } from "node:dgram";
 import { unmapIPv4 } from "../net/address.ts";
+import { DropPolicy, type UdpDropReason } from "./drop_policy.ts";
 import { SourceLimiter } from "./source_limiter.ts";
+import { UdpActivity, type UdpActivityInfo } from "./udp_activity.ts";
 import {
   bindAllUdp,
   checkDatagramSize,
@@ -16,54 +19,19 @@ import {
 // `--unstable-net` in Deno 2.9, while `node:dgram` is stable and needs only
 // `--allow-net` (see udp_socket.ts).
 
+export { REFLECTOR_PORTS, type UdpDropReason } from "./drop_policy.ts";
+export type { UdpActivityInfo } from "./udp_activity.ts";
+
 /** Datagrams per second one source address may have echoed in the long run. */
 export const DEFAULT_UDP_RATE_PER_SOURCE = 100;
 /** Datagrams one source address may have echoed at once after a quiet spell. */
 export const DEFAULT_UDP_BURST = 200;
 /** How many source addresses the rate limiter remembers. */
 export const DEFAULT_UDP_MAX_SOURCES = 10_000;
-
-/**
- * Source ports of UDP services that answer whatever reaches them. A datagram
- * "from" one of them is never echoed, whatever the options: an echo sent to
- * such a service is answered, that answer is echoed, and so on for ever.
- * With a spoofed source address one datagram starts a loop between two
- * servers (the classic echo-chargen storm; CVE-2024-2169, "Loop DoS"), and
- * the services that amplify (DNS, NTP, SSDP, memcached, ...) make reflection
- * attacks through the echo worse. The list:
- *
- * 7 echo, 13 daytime, 17 qotd, 19 chargen, 37 time, 53 dns, 69 tftp,
- * 111 portmap, 123 ntp, 137 netbios-ns, 161 snmp, 389 cldap, 1900 ssdp,
- * 5353 mdns, 11211 memcached.
- *
- * @example Check a port
- * ```ts
- * import { REFLECTOR_PORTS } from "./udp_server.ts";
- * import { assert } from "@std/assert";
- *
- * assert(REFLECTOR_PORTS.has(19) && !REFLECTOR_PORTS.has(2000));
- * ```
- */
-export const REFLECTOR_PORTS: ReadonlySet<number> = new Set([
-  7, // echo: two echo servers answer each other for ever
-  13, // daytime
-  17, // qotd
-  19, // chargen: answers anything with a line of characters
-  37, // time
-  53, // dns
-  69, // tftp: answers garbage with an error packet
-  111, // portmap
-  123, // ntp
-  137, // netbios-ns
-  161, // snmp
-  389, // cldap
-  1900, // ssdp
-  5353, // mdns
-  11211, // memcached
-]);
-
-/** The first port that is not privileged (only root may bind below it). */
-const FIRST_UNPRIVILEGED_PORT = 1024;
+/** At most one `onActivity` report per source in this many ms. */
+export const DEFAULT_UDP_ACTIVITY_INTERVAL = 10_000;
+/** How many sources `onActivity` tracks at once; more go unreported. */
+const ACTIVITY_SOURCES = 1024;
 
 /**
  * Echoes handed to the system and not yet sent. Each received datagram holds
@@ -71,19 +39,6 @@ const FIRST_UNPRIVILEGED_PORT = 1024;
  * receives), so this bounds memory when sending falls behind.
  */
 const MAX_PENDING_ECHOES = 256;
-
-/** Why a datagram was not echoed. */
-export type UdpDropReason =
-  /** From a port below 1024 (or port 0) without `allowPrivilegedSourcePorts`. */
-  | "privileged-port"
-  /** From a port in {@linkcode REFLECTOR_PORTS}. */
-  | "reflector-port"
-  /** Larger than `maxDatagramSize`. */
-  | "oversize"
-  /** The source address went over `ratePerSource` (and `burst`). */
-  | "rate-limit"
-  /** Too many echoes were waiting to be sent. */
-  | "overload";
 
 /** A datagram as the server's hooks see it. */
 export interface UdpDatagramInfo {
@@ -176,6 +131,20 @@ export interface UdpServeOptions {
    * Called for each datagram echoed. Runs once per datagram: keep it cheap.
    */
   onEcho?: (info: UdpDatagramInfo) => void;
+  /**
+   * Called with what a source address had echoed: at once for its first
+   * datagram, then at most once per `activityInterval` for the ones since
+   * (and for those left when the server closes). A source quiet for a whole
+   * interval is forgotten, so its next datagram is reported at once. Up to
+   * 1024 sources are tracked at once; beyond that new ones go unreported.
+   */
+  onActivity?: (info: UdpActivityInfo) => void;
+  /**
+   * At most one `onActivity` report per source in this many ms.
+   *
+   * @default {10000}
+   */
+  activityInterval?: number;
   /** Called when a socket reports an error or an echo cannot be sent. */
   onError?: (error: Error) => void;
 }
@@ -227,6 +196,8 @@ export interface UdpEchoServer extends AsyncDisposable {
  * @param options Where to listen, limits, hooks and cancellation.
  * @returns The running server.
  * @throws {RangeError} If an option is out of range.
+ * @throws The `signal`'s reason if it is aborted before the server listens
+ * (`onListen` is then not called).
  * @throws {Deno.errors.AddrInUse} If the port is taken.
  * @throws {Deno.errors.PermissionDenied} If the system refuses the port.
  * @throws {Deno.errors.AddrNotAvailable} If the address is not this host's.
@@ -253,36 +224,36 @@ export async function serveUdp(
       `Invalid maxSources ${maxSources}: expected 1 or more`,
     );
   }
-  const settings: Settings = {
-    maxDatagramSize: checkDatagramSize(
-      options.maxDatagramSize ?? DEFAULT_MAX_DATAGRAM_SIZE,
-    ),
-    allowPrivileged: options.allowPrivilegedSourcePorts ?? false,
-    limiter: rate > 0
-      ? new SourceLimiter({ rate, burst, maxSources })
-      : undefined,
-  };
+  const interval = checkDuration(
+    "activityInterval",
+    options.activityInterval ?? DEFAULT_UDP_ACTIVITY_INTERVAL,
+    1,
+  );
+  const policy = new DropPolicy(
+    checkDatagramSize(options.maxDatagramSize ?? DEFAULT_MAX_DATAGRAM_SIZE),
+    options.allowPrivilegedSourcePorts ?? false,
+    rate > 0 ? new SourceLimiter({ rate, burst, maxSources }) : undefined,
+  );
   signal?.throwIfAborted();
 
-  const server = new UdpServer(options, settings);
+  const server = new UdpServer(options, policy, interval);
   await server.bind(hostname, port);
+  if (signal?.aborted) {
+    // Aborted while the sockets were being bound: none stays open.
+    await server.close();
+    throw signal.reason;
+  }
   closeOnAbort(signal, server);
   callHook(options.onListen, server.addrs);
   return server;
-}
-
-/** Options with their defaults applied. */
-interface Settings {
-  maxDatagramSize: number;
-  allowPrivileged: boolean;
-  limiter: SourceLimiter | undefined;
 }
 
 class UdpServer implements UdpEchoServer {
   addrs: readonly Deno.NetAddr[] = [];
   readonly finished: Promise<void>;
   readonly #options: UdpServeOptions;
-  readonly #settings: Settings;
+  readonly #policy: DropPolicy;
+  readonly #activity: UdpActivity | undefined;
   #sockets: Socket[] = [];
   /** The bound address of each socket, for the hooks. */
   readonly #localAddrs = new Map<Socket, Deno.NetAddr>();
@@ -300,9 +271,15 @@ class UdpServer implements UdpEchoServer {
     "overload": 0,
   };
 
-  constructor(options: UdpServeOptions, settings: Settings) {
+  constructor(options: UdpServeOptions, policy: DropPolicy, interval: number) {
     this.#options = options;
-    this.#settings = settings;
+    this.#policy = policy;
+    const { onActivity } = options;
+    this.#activity = onActivity && new UdpActivity({
+      interval,
+      maxSources: ACTIVITY_SOURCES,
+      report: (info) => callHook(onActivity, info),
+    });
     this.finished = new Promise((resolve) => this.#closed = resolve);
   }
 
@@ -330,18 +307,8 @@ class UdpServer implements UdpEchoServer {
     if (this.#closing) return;
     const { port, address } = rinfo;
     const size = msg.length;
-    const { maxDatagramSize, allowPrivileged, limiter } = this.#settings;
-    const reason: UdpDropReason | undefined = REFLECTOR_PORTS.has(port)
-      ? "reflector-port"
-      : port === 0 || (port < FIRST_UNPRIVILEGED_PORT && !allowPrivileged)
-      ? "privileged-port"
-      : size > maxDatagramSize
-      ? "oversize"
-      : limiter !== undefined && !limiter.allow(unmapIPv4(address))
-      ? "rate-limit"
-      : this.#pending >= MAX_PENDING_ECHOES
-      ? "overload"
-      : undefined;
+    const reason = this.#policy.check(port, address, size) ??
+      (this.#pending >= MAX_PENDING_ECHOES ? "overload" : undefined);
     if (reason !== undefined) {
       this.#dropped[reason]++;
       const { onDrop } = this.#options;
@@ -369,7 +336,10 @@ class UdpServer implements UdpEchoServer {
     this.#echoedDatagrams++;
     this.#echoedBytes += size;
     const { onEcho } = this.#options;
-    if (onEcho !== undefined) callHook(onEcho, this.#info(socket, rinfo, size));
+    if (onEcho === undefined && this.#activity === undefined) return;
+    const info = this.#info(socket, rinfo, size);
+    this.#activity?.echoed(info);
+    if (onEcho !== undefined) callHook(onEcho, info);
   }
 
   #info(socket: Socket, rinfo: RemoteInfo, size: number): UdpDatagramInfo {
@@ -390,6 +360,7 @@ class UdpServer implements UdpEchoServer {
   }
 
   async #closeAll(): Promise<void> {
+    this.#activity?.close();
     await Promise.all(this.#sockets.map(closeUdp));
     this.#closed();
   }

@@ -107,6 +107,14 @@ export async function bindUdp(
   if (family === 0) {
     throw new TypeError(`Invalid address "${address}": expected an IP`);
   }
+  // node:dgram checks the permission where no caller can catch it (the
+  // process dies): check first, asking as Deno would (on a terminal only).
+  const host = family === 6 ? `[${address}]:${port}` : `${address}:${port}`;
+  if (Deno.permissions.requestSync({ name: "net", host }).state !== "granted") {
+    throw new Deno.errors.NotCapable(
+      `Requires net access to "${host}", run again with the --allow-net flag`,
+    );
+  }
   // Loaded on first use: node:dgram costs a TCP-only server ~7 ms at start.
   const { createSocket } = await import("node:dgram");
   const socket = family === 6

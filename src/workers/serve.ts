@@ -1,12 +1,10 @@
 // Copyright the deno-echo authors. MIT license.
 
-import { callHook, closeOnAbort } from "../server/hook.ts";
+import { callHook, closeOnAbort } from "../net/hook.ts";
 import { LocalAdmission, MAX_ISOLATES } from "../server/admission.ts";
-import {
-  type EchoServer,
-  type ServeOptions,
-  startServer,
-} from "../server/serve.ts";
+import { SERVE_DEFAULTS } from "../server/options.ts";
+import { startServer } from "../server/start_server.ts";
+import type { EchoServer, ServeOptions } from "../server/types.ts";
 import { serveWorkers } from "./workers.ts";
 
 /**
@@ -28,7 +26,29 @@ import { serveWorkers } from "./workers.ts";
  * assertEquals(await client.send("hello"), "hello");
  * ```
  *
- * @param options Where to listen, the quit word, hooks and cancellation.
+ * @example Watch connections come and go, and drain on shutdown
+ * ```ts
+ * import { connect, serve, type ServerEvent } from "@deno-echo/echo";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const seen: ServerEvent["type"][] = [];
+ * const server = await serve({
+ *   hostname: "127.0.0.1",
+ *   port: 0,
+ *   onEvent: (event) => seen.push(event.type),
+ * });
+ * {
+ *   await using client = await connect(server.addrs[0]!);
+ *   assertEquals(await client.send("BYE"), "BYE");
+ *   assertEquals(await client.readLine(), null);
+ * }
+ * const { drained, closed } = await server.shutdown();
+ * assertEquals([drained, closed], [true, 0]);
+ * assertEquals(seen, ["open", "close"]);
+ * ```
+ *
+ * @param options Where to listen, the quit word, limits, the event hook and
+ * cancellation.
  * @returns The running server.
  * @throws {Deno.errors.AddrInUse} If the port is taken.
  * @throws {Deno.errors.PermissionDenied} If the system refuses the port.
@@ -38,10 +58,12 @@ import { serveWorkers } from "./workers.ts";
  * Linux or Deno runs without `--unstable-net`.
  * @throws {Deno.errors.NotCapable} If `workers` is above 1 without read
  * access to the worker module.
+ * @throws The `signal`'s reason if it is aborted before the server listens
+ * (`onListen` is then not called).
  */
 export async function serve(options: ServeOptions = {}): Promise<EchoServer> {
   const { signal } = options;
-  const workers = options.workers ?? 1;
+  const workers = options.workers ?? SERVE_DEFAULTS.workers;
   if (!Number.isInteger(workers) || workers < 1 || workers > MAX_ISOLATES) {
     throw new RangeError(
       `Invalid workers ${workers}: expected 1 to ${MAX_ISOLATES}`,
@@ -60,6 +82,11 @@ export async function serve(options: ServeOptions = {}): Promise<EchoServer> {
       throw new Deno.errors.NotSupported(unsupported);
     }
     server = await serveWorkers(options, workers, startServer);
+  }
+  if (signal?.aborted) {
+    // Aborted while the listeners were being opened: none stays open.
+    await server.close();
+    throw signal.reason;
   }
   closeOnAbort(signal, server);
   callHook(options.onListen, server.addrs);

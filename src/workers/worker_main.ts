@@ -8,17 +8,15 @@
  */
 
 import { SharedAdmission } from "../server/admission.ts";
+import { startServer } from "../server/start_server.ts";
+import type { EchoServer } from "../server/types.ts";
 import {
-  type EchoServer,
-  type ServeOptions,
-  startServer,
-} from "../server/serve.ts";
-import {
+  eventToWire,
   type FromWorker,
   toWire,
   type ToWorker,
-  type WorkerEvent,
-} from "./workers.ts";
+  type WireEvent,
+} from "./wire.ts";
 
 /** The worker's global scope, as far as it is used here. */
 interface WorkerScope {
@@ -36,10 +34,10 @@ const post = (message: FromWorker): void => scope.postMessage(message);
  * next timer turn, so events are late by a few milliseconds at most.
  */
 const BATCH = 256;
-let pending: WorkerEvent[] = [];
+let pending: WireEvent[] = [];
 let flushTimer: ReturnType<typeof setTimeout> | undefined;
 
-function emit(event: WorkerEvent): void {
+function emit(event: WireEvent): void {
   pending.push(event);
   if (pending.length >= BATCH) flush();
   else flushTimer ??= setTimeout(flush, 0);
@@ -62,7 +60,7 @@ scope.onmessage = (event): void => {
   if (message.type === "start") {
     start(message).catch((error) => {
       post({ type: "failed", error: toWire(error) });
-      post({ type: "finished" });
+      post({ type: "finished", closed: 0 });
     });
   } else {
     // close() overrides a shutdown() in progress, never the other way.
@@ -73,42 +71,16 @@ scope.onmessage = (event): void => {
 };
 
 async function start(
-  { listen, options, hooks, admission, worker }: Extract<
+  { listen, options, events, admission, worker }: Extract<
     ToWorker,
     { type: "start" }
   >,
 ): Promise<void> {
-  const relayed: ServeOptions = {
+  server = await startServer({
     ...options,
     listen,
-    ...(hooks.open ? { onOpen: (info) => emit({ type: "open", info }) } : {}),
-    ...(hooks.close
-      ? {
-        onClose: ({ error, ...info }) =>
-          emit(
-            error === undefined
-              ? { type: "close", info }
-              : { type: "close", info, error: toWire(error) },
-          ),
-      }
-      : {}),
-    ...(hooks.reject
-      ? { onReject: (info, reason) => emit({ type: "reject", info, reason }) }
-      : {}),
-    ...(hooks.acceptError
-      ? {
-        onAcceptError: (error) =>
-          emit({ type: "accept-error", error: toWire(error) }),
-      }
-      : {}),
-    ...(hooks.handshakeError
-      ? {
-        onHandshakeError: (info, error) =>
-          emit({ type: "handshake-error", info, error: toWire(error) }),
-      }
-      : {}),
-  };
-  server = await startServer(relayed, {
+    ...(events ? { onEvent: (event) => emit(eventToWire(event)) } : {}),
+  }, {
     share: "join",
     admission: (limits) => new SharedAdmission(admission, limits, worker),
     worker,
@@ -117,6 +89,8 @@ async function start(
   if (stop === "shutdown") server.shutdown();
   else if (stop === "close") server.close();
   await server.finished;
+  // Once the server has finished, shutdown() only tells what happened.
+  const { closed } = await server.shutdown();
   flush();
-  post({ type: "finished" });
+  post({ type: "finished", closed });
 }

@@ -104,6 +104,97 @@ function serial(): string {
 
 const NEW_KEY = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"];
 
+/** Makes the self-signed CA: `ca.pem` and `ca-key.pem` in `dir`. */
+async function makeCa(dir: string): Promise<void> {
+  await openssl(dir, [
+    "req",
+    "-x509",
+    "-new",
+    ...NEW_KEY,
+    "-nodes",
+    "-keyout",
+    "ca-key.pem",
+    "-out",
+    "ca.pem",
+    "-days",
+    "2",
+    "-subj",
+    "/CN=deno-echo test CA",
+    "-config",
+    "openssl.cnf",
+    "-extensions",
+    "ca_ext",
+  ]);
+}
+
+/**
+ * Makes a leaf the CA signs: `NAME.pem` and `NAME-key.pem` in `dir`, for
+ * `subject`, with the `extensions` section of the config.
+ */
+async function makeLeaf(
+  dir: string,
+  name: string,
+  subject: string,
+  extensions: string,
+): Promise<void> {
+  await openssl(dir, [
+    "req",
+    "-new",
+    ...NEW_KEY,
+    "-nodes",
+    "-keyout",
+    `${name}-key.pem`,
+    "-out",
+    `${name}.csr`,
+    "-subj",
+    `/CN=${subject}`,
+    "-config",
+    "openssl.cnf",
+  ]);
+  await openssl(dir, [
+    "x509",
+    "-req",
+    "-in",
+    `${name}.csr`,
+    "-CA",
+    "ca.pem",
+    "-CAkey",
+    "ca-key.pem",
+    "-set_serial",
+    serial(),
+    "-days",
+    "2",
+    "-out",
+    `${name}.pem`,
+    "-extfile",
+    "openssl.cnf",
+    "-extensions",
+    extensions,
+  ]);
+}
+
+/** The fixtures made in `dir`, read back; `remove` deletes them. */
+async function readFixtures(
+  dir: string,
+  remove: () => Promise<void>,
+): Promise<TlsFixtures> {
+  const caFile = `${dir}/ca.pem`;
+  const certFile = `${dir}/localhost.pem`;
+  const keyFile = `${dir}/localhost-key.pem`;
+  return {
+    dir,
+    ca: await Deno.readTextFile(caFile),
+    caFile,
+    cert: await Deno.readTextFile(certFile),
+    certFile,
+    key: await Deno.readTextFile(keyFile),
+    keyFile,
+    otherCertFile: `${dir}/other.pem`,
+    otherKeyFile: `${dir}/other-key.pem`,
+    [Symbol.asyncDispose]: remove,
+  };
+}
+
 /**
  * Makes a CA and two leaves it signs in a new temporary directory.
  * `await using` removes the directory.
@@ -116,82 +207,10 @@ export async function createTlsFixtures(): Promise<TlsFixtures | null> {
   const remove = (): Promise<void> => Deno.remove(dir, { recursive: true });
   try {
     await Deno.writeTextFile(`${dir}/openssl.cnf`, CONFIG);
-    await openssl(dir, [
-      "req",
-      "-x509",
-      "-new",
-      ...NEW_KEY,
-      "-nodes",
-      "-keyout",
-      "ca-key.pem",
-      "-out",
-      "ca.pem",
-      "-days",
-      "2",
-      "-subj",
-      "/CN=deno-echo test CA",
-      "-config",
-      "openssl.cnf",
-      "-extensions",
-      "ca_ext",
-    ]);
-    const leaf = async (
-      name: string,
-      subject: string,
-      extensions: string,
-    ): Promise<void> => {
-      await openssl(dir, [
-        "req",
-        "-new",
-        ...NEW_KEY,
-        "-nodes",
-        "-keyout",
-        `${name}-key.pem`,
-        "-out",
-        `${name}.csr`,
-        "-subj",
-        `/CN=${subject}`,
-        "-config",
-        "openssl.cnf",
-      ]);
-      await openssl(dir, [
-        "x509",
-        "-req",
-        "-in",
-        `${name}.csr`,
-        "-CA",
-        "ca.pem",
-        "-CAkey",
-        "ca-key.pem",
-        "-set_serial",
-        serial(),
-        "-days",
-        "2",
-        "-out",
-        `${name}.pem`,
-        "-extfile",
-        "openssl.cnf",
-        "-extensions",
-        extensions,
-      ]);
-    };
-    await leaf("localhost", "localhost", "leaf_ext");
-    await leaf("other", OTHER_NAME, "other_ext");
-    const caFile = `${dir}/ca.pem`;
-    const certFile = `${dir}/localhost.pem`;
-    const keyFile = `${dir}/localhost-key.pem`;
-    return {
-      dir,
-      ca: await Deno.readTextFile(caFile),
-      caFile,
-      cert: await Deno.readTextFile(certFile),
-      certFile,
-      key: await Deno.readTextFile(keyFile),
-      keyFile,
-      otherCertFile: `${dir}/other.pem`,
-      otherKeyFile: `${dir}/other-key.pem`,
-      [Symbol.asyncDispose]: remove,
-    };
+    await makeCa(dir);
+    await makeLeaf(dir, "localhost", "localhost", "leaf_ext");
+    await makeLeaf(dir, "other", OTHER_NAME, "other_ext");
+    return await readFixtures(dir, remove);
   } catch (error) {
     await remove();
     throw error;

@@ -4,8 +4,8 @@
 // and the random payloads made from it, a byte-exact comparison that stays
 // fast on many MiB, and bounded waits that say what was awaited (std's
 // `deadline` rejects with a generic "TimeoutError"). Helpers for running the
-// programs as processes are in ./cli.ts; those for the fault-injection tests
-// in ./fault.ts.
+// programs as processes are gathered in ./cli.ts; those for the
+// fault-injection tests in ./fault.ts.
 
 import { fail } from "@std/assert";
 
@@ -19,6 +19,14 @@ const encoder = new TextEncoder();
 /** `text` encoded as UTF-8. */
 export function bytes(text: string): Uint8Array {
   return encoder.encode(text);
+}
+
+/** Input for a process or a connection: bytes or text (sent as UTF-8). */
+export type Input = Uint8Array | string;
+
+/** `input` as bytes: text is encoded as UTF-8, bytes are passed through. */
+export function inputBytes(input: Input): Uint8Array {
+  return typeof input === "string" ? encoder.encode(input) : input;
 }
 
 // ---------------------------------------------------------------------------
@@ -150,7 +158,12 @@ export async function within<T>(
 // ---------------------------------------------------------------------------
 // Text
 
-/** Says why a test or step did not run (a "skipped:" line in the output). */
+/**
+ * Says why a test or step did not run (a "skipped:" line in the output); the
+ * test still counts as passed. Where the reason is known before the test is
+ * registered (a missing tool), prefer `Deno.test({ ignore })`, which the
+ * summary counts as ignored; this is for what only the test itself finds out.
+ */
 export function skip(why: string): void {
   // deno-lint-ignore no-console
   console.log(`skipped: ${why}`);

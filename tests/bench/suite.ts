@@ -23,7 +23,7 @@ const CASES: Case[] = [
   { name: "200 conns, 1 KiB", args: ["-c", "200", "-s", "1K"] },
   {
     name: "4 conns, 64 KiB, 4 in flight",
-    args: ["-c", "4", "-s", "64K", "-p", "4"],
+    args: ["-c", "4", "-s", "64K", "--pipeline", "4"],
   },
   {
     name: "10 conns, 64 B, 5000/s fixed",
@@ -84,6 +84,9 @@ async function startServer(): Promise<Server> {
       "--port",
       "0",
       "--quiet",
+      // The idle-memory step holds 10,000 connections from this one address.
+      "--max-per-ip",
+      "0",
     ],
     stdin: "null",
     stdout: "piped",

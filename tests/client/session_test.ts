@@ -2,16 +2,10 @@
 
 import { concat } from "@std/bytes";
 import { assert, assertEquals, assertRejects } from "@std/assert";
-import { type EchoServer, serve } from "../../mod.ts";
-import {
-  IncompleteEchoError,
-  runSession,
-  type SessionOptions,
-  type SessionResult,
-} from "../../src/client/session.ts";
+import { serve } from "../../mod.ts";
+import { IncompleteEchoError, runSession } from "../../src/client/session.ts";
 import {
   assertBytesEqual,
-  bytes,
   KiB,
   MiB,
   mulberry32,
@@ -19,62 +13,14 @@ import {
   randomBytes,
   randomChunks,
 } from "../_helpers/util.ts";
-
-const decoder = new TextDecoder();
-
-function countNewlines(data: Uint8Array): number {
-  let count = 0;
-  for (let i = data.indexOf(0x0a); i >= 0; i = data.indexOf(0x0a, i + 1)) {
-    count++;
-  }
-  return count;
-}
-
-/** Where a session's output goes: every write, copied, in order. */
-interface Output {
-  writable: WritableStream<Uint8Array>;
-  writes: Uint8Array[];
-  text(): string;
-}
-
-function output(): Output {
-  const writes: Uint8Array[] = [];
-  return {
-    writes,
-    text: () => decoder.decode(concat(writes)),
-    writable: new WritableStream<Uint8Array>({
-      write(chunk): void {
-        writes.push(chunk.slice());
-      },
-    }),
-  };
-}
-
-/** Input that hands out one chunk per read. */
-function input(chunks: readonly (string | Uint8Array)[]): ReadableStream<
-  Uint8Array
-> {
-  return ReadableStream.from(
-    chunks.map((c) => typeof c === "string" ? bytes(c) : c),
-  );
-}
-
-/** A plain TCP connection to `server` (listening on 127.0.0.1). */
-function connectTo(server: EchoServer): Promise<Deno.TcpConn> {
-  return Deno.connect({ hostname: "127.0.0.1", port: server.addrs[0]!.port });
-}
-
-/** Runs one session against `server` and returns its output and result. */
-async function session(
-  server: EchoServer,
-  chunks: readonly (string | Uint8Array)[],
-  options?: SessionOptions,
-): Promise<{ out: Output; result: SessionResult }> {
-  using conn = await connectTo(server);
-  const out = output();
-  const result = await runSession(conn, input(chunks), out.writable, options);
-  return { out, result };
-}
+import {
+  connectTo,
+  countNewlines,
+  decoder,
+  input,
+  output,
+  session,
+} from "./_session.ts";
 
 Deno.test("runSession() in lines mode normalizes line endings and counts", async (t) => {
   await using server = await serve({ hostname: "127.0.0.1", port: 0 });

@@ -3,13 +3,13 @@
 import { assert, assertEquals, assertRejects } from "@std/assert";
 import {
   connect,
-  type ConnectionCloseInfo,
   type ConnectionInfo,
   dial,
   serve,
   UnknownHostError,
 } from "../../mod.ts";
 import { mulberry32, randomBytes } from "../_helpers/util.ts";
+import { type CloseEvent, on } from "./_events.ts";
 
 const encoder = new TextEncoder();
 
@@ -32,7 +32,7 @@ Deno.test("serve() on :: is dual-stack and shows IPv4 peers as plain IPv4", asyn
   await using server = await serve({
     hostname: "::",
     port: 0,
-    onOpen: (info) => opened.resolve(info),
+    onEvent: on("open", ({ conn }) => opened.resolve(conn)),
   });
   await using client = await connect({
     hostname: "127.0.0.1",
@@ -48,17 +48,17 @@ Deno.test("serve() on :: is dual-stack and shows IPv4 peers as plain IPv4", asyn
 });
 
 Deno.test("serve() reports opens and closes with bytes, duration and reason", async (t) => {
-  const closed: ConnectionCloseInfo[] = [];
+  const closed: CloseEvent[] = [];
   let listened: readonly Deno.NetAddr[] = [];
   let next = Promise.withResolvers<void>();
   await using server = await serve({
     hostname: "127.0.0.1",
     port: 0,
     onListen: (addrs) => listened = addrs,
-    onClose: (info) => {
-      closed.push(info);
+    onEvent: on("close", (event) => {
+      closed.push(event);
       next.resolve();
-    },
+    }),
   });
   assertEquals(listened, server.addrs);
 
@@ -69,9 +69,9 @@ Deno.test("serve() reports opens and closes with bytes, duration and reason", as
     client.close();
     await next.promise;
     next = Promise.withResolvers();
-    assertEquals(closed.at(-1)!.reason, "quit");
-    assertEquals(closed.at(-1)!.bytes, 4);
-    assert(closed.at(-1)!.durationMs >= 0);
+    assertEquals(closed.at(-1)!.result.reason, "quit");
+    assertEquals(closed.at(-1)!.result.bytes, 4);
+    assert(closed.at(-1)!.result.durationMs >= 0);
   });
 
   await t.step("client closes its side", async () => {
@@ -81,8 +81,8 @@ Deno.test("serve() reports opens and closes with bytes, duration and reason", as
     assertEquals(await client.readLine(), null);
     await next.promise;
     next = Promise.withResolvers();
-    assertEquals(closed.at(-1)!.reason, "eof");
-    assertEquals(closed.at(-1)!.bytes, 4);
+    assertEquals(closed.at(-1)!.result.reason, "eof");
+    assertEquals(closed.at(-1)!.result.bytes, 4);
   });
   assertEquals(server.connections, 0);
 });
@@ -104,17 +104,17 @@ Deno.test("serve() echoes many concurrent clients byte-exact", async () => {
 });
 
 Deno.test("serve() keeps serving others when a client resets mid-stream", async () => {
-  const closed = Promise.withResolvers<ConnectionCloseInfo>();
+  const closed = Promise.withResolvers<CloseEvent>();
   let victimPort = -1;
   await using server = await serve({
     hostname: "127.0.0.1",
     port: 0,
     quitWord: null,
-    onClose: (info) => {
-      if ((info.remoteAddr as Deno.NetAddr).port === victimPort) {
-        closed.resolve(info);
+    onEvent: on("close", (event) => {
+      if ((event.conn.remoteAddr as Deno.NetAddr).port === victimPort) {
+        closed.resolve(event);
       }
-    },
+    }),
   });
   await using survivor = await connect(server.addrs[0]!);
   // The victim sends more than the buffers hold, reads one echoed chunk to
@@ -129,8 +129,8 @@ Deno.test("serve() keeps serving others when a client resets mid-stream", async 
     victim.close();
     await writing;
   }
-  const info = await closed.promise;
-  assert(info.reason === "error" || info.reason === "eof", info.reason);
+  const { result } = await closed.promise;
+  assert(result.reason === "error" || result.reason === "eof", result.reason);
   const payload = randomBytes(mulberry32(9), 256 * 1024);
   assertEquals(await survivor.echoBytes(payload), payload);
   await using fresh = await connect(server.addrs[0]!);
@@ -138,12 +138,12 @@ Deno.test("serve() keeps serving others when a client resets mid-stream", async 
 });
 
 Deno.test("shutdown() stops accepting and lets live connections finish", async () => {
-  const closed = Promise.withResolvers<ConnectionCloseInfo>();
+  const closed = Promise.withResolvers<CloseEvent>();
   const server = await serve({
     hostname: "127.0.0.1",
     port: 0,
     drainTimeout: 60_000,
-    onClose: (info) => closed.resolve(info),
+    onEvent: on("close", (event) => closed.resolve(event)),
   });
   const addr = server.addrs[0]!;
   await using client = await connect(addr);
@@ -159,23 +159,43 @@ Deno.test("shutdown() stops accepting and lets live connections finish", async (
   assertEquals(server.connections, 1);
   await client.closeWrite();
   assertEquals(await client.readLine(), null);
-  await finished;
-  assertEquals((await closed.promise).reason, "eof");
+  // Every connection ended by itself: drained, none cut.
+  assertEquals(await finished, { drained: true, closed: 0 });
+  assertEquals((await closed.promise).result.reason, "eof");
   assertEquals(server.connections, 0);
+  // Asked again once finished, it gives the same account.
+  assertEquals(await server.shutdown(), { drained: true, closed: 0 });
 });
 
-Deno.test("shutdown() closes connections left when the drain time runs out", async () => {
-  const closed = Promise.withResolvers<ConnectionCloseInfo>();
+Deno.test("shutdown() closes connections left when the drain time runs out, and says how many", async () => {
+  const closed = Promise.withResolvers<CloseEvent>();
   const server = await serve({
     hostname: "127.0.0.1",
     port: 0,
     drainTimeout: 50,
-    onClose: (info) => closed.resolve(info),
+    onEvent: on("close", (event) => closed.resolve(event)),
   });
   await using client = await connect(server.addrs[0]!);
+  await using other = await connect(server.addrs[0]!);
   assertEquals(await client.send("idle after this"), "idle after this");
-  await server.shutdown();
-  assertEquals((await closed.promise).reason, "aborted");
+  assertEquals(await other.send("me too"), "me too");
+  assertEquals(await server.shutdown(), { drained: false, closed: 2 });
+  assertEquals((await closed.promise).result.reason, "aborted");
+  assertEquals(await client.readLine(), null);
+  assertEquals(await other.readLine(), null);
+});
+
+Deno.test("close() during a drain cuts it short: shutdown() says not drained", async () => {
+  const server = await serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    drainTimeout: 60_000,
+  });
+  await using client = await connect(server.addrs[0]!);
+  assertEquals(await client.send("held"), "held");
+  const drained = server.shutdown();
+  await server.close();
+  assertEquals(await drained, { drained: false, closed: 1 });
   assertEquals(await client.readLine(), null);
 });
 
@@ -220,6 +240,43 @@ Deno.test("close(), await using and the signal close connections at once", async
       "stop",
     );
   });
+});
+
+Deno.test("serve() gives its first bound address as addr", async (t) => {
+  await t.step("hostname and port: the first TCP address", async () => {
+    await using server = await serve({ port: 0 });
+    assertEquals(server.addr, server.addrs[0]);
+    assertEquals(server.addr, server.listeners[0]!.addr);
+    await using client = await connect(server.addr as Deno.NetAddr);
+    assertEquals(await client.send("via addr"), "via addr");
+  });
+  await t.step("listen: the first listener's, in the order given", async () => {
+    const path = await Deno.makeTempFile({ prefix: "deno_echo_addr_" });
+    await Deno.remove(path);
+    await using server = await serve({
+      listen: [`unix:${path}`, "tcp://127.0.0.1:0"],
+    });
+    assertEquals(server.addr, { transport: "unix", path });
+    assertEquals(server.addrs.length, 1);
+  });
+});
+
+Deno.test("serve() goes on serving when its onEvent hook throws", async () => {
+  const seen: string[] = [];
+  await using server = await serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    onEvent: (event) => {
+      seen.push(event.type);
+      throw new Error(`hook failed on ${event.type}`);
+    },
+  });
+  for (const text of ["one", "two"]) {
+    await using client = await connect(server.addrs[0]!);
+    assertEquals(await client.send(text), text);
+  }
+  assertEquals(seen.filter((type) => type === "open").length, 2);
+  assertEquals(server.listeners.length, 1);
 });
 
 Deno.test("serve() with quitWord null echoes BYE and keeps the connection", async () => {

@@ -3,25 +3,25 @@
 // serve({ workers }): several isolates accepting on one port. The test task
 // runs with --unstable-net, which workers need.
 
-import { assert, assertEquals, assertRejects, assertThrows } from "@std/assert";
+import { assert, assertEquals, assertRejects } from "@std/assert";
 import {
   connect,
-  type ConnectionCloseInfo,
   type ConnectionInfo,
   dialTls,
   type EchoClient,
   type RejectReason,
   serve,
 } from "../../mod.ts";
-import { fromWire, toWire } from "../../src/workers/workers.ts";
 import {
-  type Admission,
-  LocalAdmission,
-  SharedAdmission,
-} from "../../src/server/admission.ts";
+  eventFromWire,
+  eventToWire,
+  fromWire,
+  toWire,
+} from "../../src/workers/wire.ts";
 import { readExactly, writeAll } from "../_helpers/cli.ts";
 import { createTlsFixtures } from "../_helpers/tls.ts";
-import { mulberry32, skip } from "../_helpers/util.ts";
+import { skip } from "../_helpers/util.ts";
+import { all, type CloseEvent, on } from "../server/_events.ts";
 
 const decoder = new TextDecoder();
 
@@ -62,16 +62,18 @@ function collector<T>(count: number): {
   };
 }
 
-Deno.test("workers share the port: every isolate serves, ids are unique, hooks see all", async () => {
+Deno.test("workers share the port: every isolate serves, ids are unique, onEvent sees all", async () => {
   const clients = 40;
   const opened = collector<ConnectionInfo>(clients);
-  const closed = collector<ConnectionCloseInfo>(clients);
+  const closed = collector<CloseEvent>(clients);
   await using server = await serve({
     hostname: "127.0.0.1",
     port: 0,
     workers: 3,
-    onOpen: opened.push,
-    onClose: closed.push,
+    onEvent: all(
+      on("open", ({ conn }) => opened.push(conn)),
+      on("close", closed.push),
+    ),
   });
   assertEquals(server.addrs.length, 1);
   const open = await openClients(server.addrs[0]!, clients);
@@ -87,8 +89,8 @@ Deno.test("workers share the port: every isolate serves, ids are unique, hooks s
   const workers = new Set(opened.values.map((info) => info.worker));
   assert(workers.size >= 2, `only worker(s) ${[...workers]} served`);
   for (const worker of workers) assert(worker >= 0 && worker < 3, `${worker}`);
-  for (const info of closed.values) assertEquals(info.reason, "eof");
-  const echoed = closed.values.reduce((sum, info) => sum + info.bytes, 0);
+  for (const { result } of closed.values) assertEquals(result.reason, "eof");
+  const echoed = closed.values.reduce((sum, e) => sum + e.result.bytes, 0);
   const sent = Array.from({ length: clients }, (_, i) => `line ${i}\n`.length)
     .reduce((a, b) => a + b, 0);
   assertEquals(echoed, sent);
@@ -101,7 +103,7 @@ Deno.test("workers on :: share IPv4 clients too (no worker binds 0.0.0.0 of its 
     hostname: "::",
     port: 0,
     workers: 2,
-    onOpen: opened.push,
+    onEvent: on("open", ({ conn }) => opened.push(conn)),
   });
   const { port } = server.addrs[0]!;
   for (const hostname of ["127.0.0.1", "::1"]) {
@@ -127,7 +129,7 @@ Deno.test("workers share maxConnections: the excess is refused whichever worker 
     port: 0,
     workers: 2,
     maxConnections: 4,
-    onReject: (info, reason) => rejected.push([info, reason]),
+    onEvent: on("reject", ({ conn, reason }) => rejected.push([conn, reason])),
   });
   const held = await openClients(server.addrs[0]!, 4);
   assertEquals(server.connections, 4);
@@ -155,7 +157,7 @@ Deno.test("workers share maxPerIp: a third connection from one address is refuse
     port: 0,
     workers: 2,
     maxPerIp: 2,
-    onReject: (info, reason) => rejected.push([info, reason]),
+    onEvent: on("reject", ({ conn, reason }) => rejected.push([conn, reason])),
   });
   const v4 = server.addrs.find((addr) => addr.hostname === "127.0.0.1")!;
   const v6 = server.addrs.find((addr) => addr.hostname === "::1");
@@ -180,7 +182,7 @@ Deno.test("workers: shutdown drains live connections in every isolate, then the 
     port: 0,
     workers: 2,
     drainTimeout: 10_000,
-    onOpen: opened.push,
+    onEvent: on("open", ({ conn }) => opened.push(conn)),
   });
   const addr = server.addrs[0]!;
   const clients = await openClients(addr, 12);
@@ -213,19 +215,44 @@ Deno.test("workers: shutdown drains live connections in every isolate, then the 
   closeAll(clients);
   await done;
   assertEquals(server.connections, 0);
+  // Every isolate's connections ended by themselves.
+  assertEquals(await server.shutdown(), { drained: true, closed: 0 });
+});
+
+Deno.test("workers: shutdown() counts the connections cut in every isolate when the drain time runs out", async () => {
+  const opened = collector<ConnectionInfo>(24);
+  const server = await serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    workers: 2,
+    drainTimeout: 100,
+    onEvent: on("open", ({ conn }) => opened.push(conn)),
+  });
+  const clients = await openClients(server.addrs[0]!, 24);
+  await opened.full;
+  const served = new Set(opened.values.map((info) => info.worker));
+  // 24 connections all on one of 2 listeners: about once in 8 million runs.
+  assertEquals(served, new Set([0, 1]));
+  assertEquals(await server.shutdown(), { drained: false, closed: 24 });
+  for (const client of clients) {
+    assertEquals(await client.readLine(), null);
+    client.close();
+  }
 });
 
 Deno.test("workers: close() and an aborted signal end connections in every isolate", async () => {
   const controller = new AbortController();
   const opened = collector<ConnectionInfo>(12);
-  const closed = collector<ConnectionCloseInfo>(12);
+  const closed = collector<CloseEvent>(12);
   const server = await serve({
     hostname: "127.0.0.1",
     port: 0,
     workers: 3,
     signal: controller.signal,
-    onOpen: opened.push,
-    onClose: closed.push,
+    onEvent: all(
+      on("open", ({ conn }) => opened.push(conn)),
+      on("close", closed.push),
+    ),
   });
   const clients = await openClients(server.addrs[0]!, 12);
   await opened.full;
@@ -233,7 +260,7 @@ Deno.test("workers: close() and an aborted signal end connections in every isola
   await server.finished;
   await closed.full;
   assertEquals(
-    new Set(closed.values.map((info) => info.reason)),
+    new Set(closed.values.map(({ result }) => result.reason)),
     new Set(["aborted"]),
   );
   for (const client of clients) {
@@ -267,7 +294,7 @@ Deno.test("workers serve tls:// listeners too", async () => {
     listen: ["tls://localhost:0"],
     tls: { cert: fixtures.cert, key: fixtures.key },
     workers: 2,
-    onOpen: opened.push,
+    onEvent: on("open", ({ conn }) => opened.push(conn)),
   });
   const conns = await Promise.all(
     Array.from({ length: 24 }, () =>
@@ -304,163 +331,52 @@ Deno.test("errors cross isolates as the same Deno.errors class", () => {
   assertEquals(odd.name, "constructor");
 });
 
-for (
-  const [kind, make] of [
-    ["LocalAdmission", (limits) => new LocalAdmission(limits)],
-    [
-      "SharedAdmission",
-      (limits) =>
-        new SharedAdmission(SharedAdmission.createBuffer(limits), limits),
-    ],
-  ] as const satisfies readonly (readonly [
-    string,
-    (limits: { maxConnections: number; maxPerIp: number }) => Admission,
-  ])[]
-) {
-  Deno.test(`${kind} keeps ids, counts and both limits`, () => {
-    const admission = make({ maxConnections: 3, maxPerIp: 2 });
-    assertEquals([admission.nextId(), admission.nextId()], [1, 2]);
-    assertEquals(admission.admit("10.0.0.1"), undefined);
-    assertEquals(admission.admit("10.0.0.1"), undefined);
-    assertEquals(admission.admit("10.0.0.1"), "max-per-ip");
-    assertEquals(admission.open, 2);
-    assertEquals(admission.admit("10.0.0.2"), undefined);
-    assertEquals(admission.admit("10.0.0.3"), "max-connections");
-    assertEquals(admission.open, 3);
-    admission.release("10.0.0.1");
-    assertEquals(admission.open, 2);
-    assertEquals(admission.admit("10.0.0.1"), undefined);
-    for (const client of ["10.0.0.1", "10.0.0.1", "10.0.0.2"]) {
-      admission.release(client);
-    }
-    assertEquals(admission.open, 0);
-    // Released counts are free again, for every client.
-    assertEquals(admission.admit("10.0.0.1"), undefined);
-    assertEquals(admission.admit("10.0.0.1"), undefined);
+Deno.test("events cross isolates whole, their errors as the same classes", () => {
+  const conn = {
+    id: 7,
+    remoteAddr: { transport: "tcp", hostname: "127.0.0.1", port: 5000 },
+    localAddr: { transport: "tcp", hostname: "127.0.0.1", port: 2000 },
+    listener: "tcp://127.0.0.1:2000",
+    worker: 1,
+  } as const;
+  const cross = (event: Parameters<typeof eventToWire>[0]) =>
+    eventFromWire(structuredClone(eventToWire(event)));
+  assertEquals(cross({ type: "open", conn }), { type: "open", conn });
+  const clean = {
+    type: "close",
+    conn,
+    result: { bytes: 4, reason: "eof", durationMs: 1.5 },
+  } as const;
+  assertEquals(cross(clean), clean);
+  const failed = cross({
+    type: "close",
+    conn,
+    result: {
+      bytes: 0,
+      reason: "error",
+      durationMs: 2,
+      error: new Deno.errors.ConnectionReset("gone"),
+    },
   });
-}
-
-Deno.test("SharedAdmission counts each client exactly: 10,000 one-connection clients under maxPerIp 1 are all admitted", () => {
-  const limits = { maxConnections: 10_000, maxPerIp: 1 };
-  const admission = new SharedAdmission(
-    SharedAdmission.createBuffer(limits),
-    limits,
-  );
-  const clients = Array.from(
-    { length: 10_000 },
-    (_, i) => `2001:db8::${i.toString(16)}`,
-  );
-  for (const client of clients) {
-    assertEquals(admission.admit(client), undefined);
-  }
-  for (const client of clients) {
-    assertEquals(admission.admit(client), "max-connections");
-  }
-  assertEquals(admission.open, 10_000);
-  for (const client of clients) admission.release(client);
-  assertEquals(admission.open, 0);
-  // A second round on a table that has had every key removed.
-  for (const client of clients) {
-    assertEquals(admission.admit(client), undefined);
-  }
-  for (const client of clients.slice(0, 10)) admission.release(client);
-  // Below maxConnections again: a held client is refused by maxPerIp, a
-  // released one is admitted once.
-  assertEquals(admission.admit(clients[10]!), "max-per-ip");
-  assertEquals(admission.admit(clients[0]!), undefined);
-  assertEquals(admission.admit(clients[0]!), "max-per-ip");
-});
-
-Deno.test("SharedAdmission agrees with a Map on random admits and releases in a small, crowded table", () => {
-  // maxConnections 16 makes a 32-slot table: long probe runs, wrap-around,
-  // and removals from the middle of runs.
-  const limits = { maxConnections: 16, maxPerIp: 3 };
-  const admission = new SharedAdmission(
-    SharedAdmission.createBuffer(limits),
-    limits,
-  );
-  const model = new Map<string, number>();
-  let open = 0;
-  const rand = mulberry32(2000);
-  for (let step = 0; step < 50_000; step++) {
-    const client = `10.0.0.${Math.floor(rand() * 24)}`;
-    const held = model.get(client) ?? 0;
-    if (rand() < 0.5 && held > 0) {
-      admission.release(client);
-      if (held === 1) model.delete(client);
-      else model.set(client, held - 1);
-      open--;
-    } else {
-      const expected = open >= 16
-        ? "max-connections"
-        : held >= 3
-        ? "max-per-ip"
-        : undefined;
-      assertEquals(
-        admission.admit(client),
-        expected,
-        `step ${step}: ${client}`,
-      );
-      if (expected === undefined) {
-        model.set(client, held + 1);
-        open++;
-      }
-    }
-    assertEquals(admission.open, open);
-  }
-});
-
-Deno.test("SharedAdmission.releaseIsolate takes back a dead isolate's open connections", () => {
-  const limits = { maxConnections: 4, maxPerIp: 0 };
-  const buffer = SharedAdmission.createBuffer(limits);
-  const first = new SharedAdmission(buffer, limits, 0);
-  const worker = new SharedAdmission(buffer, limits, 1);
-  assertEquals(first.admit("a"), undefined);
-  assertEquals(worker.admit("b"), undefined);
-  assertEquals(worker.admit("c"), undefined);
-  assertEquals(first.open, 3);
-  first.releaseIsolate(1);
-  assertEquals(first.open, 1);
-  for (const client of ["d", "e", "f"]) {
-    assertEquals(first.admit(client), undefined);
-  }
-  assertEquals(first.admit("g"), "max-connections");
-});
-
-Deno.test("SharedAdmission admits each client exactly maxPerIp times, and without maxConnections tracks 49,152 addresses", () => {
-  const limits = { maxConnections: 0, maxPerIp: 3 };
-  const admission = new SharedAdmission(
-    SharedAdmission.createBuffer(limits),
-    limits,
-  );
-  const client = (i: number): string =>
-    `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`;
-  for (let round = 0; round < 4; round++) {
-    for (let i = 0; i < 40_000; i++) {
-      assertEquals(
-        admission.admit(client(i)),
-        round < 3 ? undefined : "max-per-ip",
-        `${client(i)}, round ${round}`,
-      );
-    }
-  }
-  assertEquals(admission.open, 120_000);
-  // The table is full at 3/4 of its 65,536 slots: a new address beyond
-  // that is refused, never admitted uncounted; a known one still counts.
-  for (let i = 40_000; i < 49_152; i++) {
-    assertEquals(admission.admit(client(i)), undefined);
-  }
-  assertEquals(admission.admit(client(49_152)), "max-per-ip");
-  admission.release(client(0));
-  assertEquals(admission.admit(client(0)), undefined);
-  for (let i = 0; i < 3; i++) admission.release(client(1));
-  assertEquals(admission.admit(client(49_152)), undefined);
-});
-
-Deno.test("SharedAdmission refuses a buffer it did not make", () => {
-  assertThrows(() =>
-    new SharedAdmission(new SharedArrayBuffer(8), {
-      maxConnections: 0,
-      maxPerIp: 0,
-    }), RangeError);
+  assert(failed.type === "close");
+  assert(failed.result.error instanceof Deno.errors.ConnectionReset);
+  assertEquals(failed.result.bytes, 0);
+  const handshake = cross({
+    type: "handshake-error",
+    conn,
+    error: new Deno.errors.TimedOut("slow"),
+  });
+  assert(handshake.type === "handshake-error");
+  assert(handshake.error instanceof Deno.errors.TimedOut);
+  const accept = cross({
+    type: "accept-error",
+    error: new Deno.errors.ConnectionAborted("x"),
+  });
+  assert(accept.type === "accept-error");
+  assert(accept.error instanceof Deno.errors.ConnectionAborted);
+  assertEquals(cross({ type: "reject", conn, reason: "max-per-ip" }), {
+    type: "reject",
+    conn,
+    reason: "max-per-ip",
+  });
 });

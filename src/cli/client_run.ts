@@ -1,0 +1,245 @@
+// Copyright the deno-echo authors. MIT license.
+
+// One `echo-client` run on the terminal or pipes it was given: open the
+// connection, say where it went (interactive only), stream standard input
+// through it.
+
+import { formatAddress } from "../net/address.ts";
+import {
+  dial,
+  type DialOptions,
+  dialTls,
+  type DialTlsOptions,
+  dialUnix,
+} from "../client/dial.ts";
+import { runSession } from "../client/session.ts";
+import { runUdpSession } from "../client/udp_session.ts";
+import type { ClientArgs, ClientTlsFiles } from "./client_args.ts";
+import {
+  clientOutput,
+  editorInput,
+  escapesOutput,
+  usesLineEditor,
+} from "./client_terminal.ts";
+import { errorText, UsageError, writeText } from "./cli.ts";
+import { LineEditor } from "./line_editor.ts";
+
+/** What a run sent, and how many lines got no echo (UDP only). */
+export interface ClientRunResult {
+  /** Lines sent. */
+  sent: number;
+  /** Lines whose echo never came back; always 0 on stream transports. */
+  lost: number;
+  /**
+   * Set when the server closed the connection while the session waited at
+   * its prompt, nothing lost: how many bytes had been echoed.
+   */
+  closedByServer?: { echoed: number };
+}
+
+/**
+ * Runs one session with standard input and output.
+ *
+ * @param options The parsed command line.
+ * @returns What was sent and lost.
+ * @throws Whatever connecting or the session throws (see `failure`), or
+ * {@linkcode UsageError} if a certificate file cannot be read.
+ */
+export async function runClient(options: ClientArgs): Promise<ClientRunResult> {
+  const output = clientOutput(
+    Deno.stdout.writable,
+    escapesOutput(options.raw, Deno.stdout.isTerminal()),
+  );
+  try {
+    return options.transport === "udp"
+      ? await runUdp(options, output.writable)
+      : await runStream(options, output.writable);
+  } finally {
+    await output.end();
+  }
+}
+
+/** TCP, TLS or Unix: the session over one connection. */
+async function runStream(
+  options: ClientArgs,
+  output: WritableStream<Uint8Array>,
+): Promise<ClientRunResult> {
+  const editing = !options.raw && usesLineEditor(
+    options.interactive,
+    Deno.stdin.isTerminal(),
+    Deno.stdout.isTerminal(),
+  );
+  // Ctrl-C while no line is being edited (connecting, waiting for an echo):
+  // end the terminal's line, and exit as the signal would have.
+  const onInterrupt = (): void => {
+    writeText(Deno.stderr, "\n");
+    Deno.exit(130);
+  };
+  if (editing) Deno.addSignalListener("SIGINT", onInterrupt);
+  try {
+    return await converse(options, output, editing);
+  } finally {
+    if (editing) Deno.removeSignalListener("SIGINT", onInterrupt);
+  }
+}
+
+async function converse(
+  options: ClientArgs,
+  output: WritableStream<Uint8Array>,
+  editing: boolean,
+): Promise<ClientRunResult> {
+  using conn = await open(options);
+  if (options.interactive && !options.quiet) {
+    const quit = options.quitWord === null
+      ? "Ctrl-D to end"
+      : `type ${options.quitWord} to quit`;
+    writeText(
+      Deno.stderr,
+      `Connected to ${formatAddress(conn.remoteAddr)} (${quit})\n`,
+    );
+  }
+  const prompt = "> ";
+  const lines = editing
+    ? editorInput(new LineEditor({ columns: terminalColumns }), prompt)
+    : undefined;
+  let result;
+  try {
+    result = await runSession(
+      conn,
+      lines?.readable ?? Deno.stdin.readable,
+      output,
+      {
+        mode: options.raw ? "raw" : "lines",
+        interactive: options.interactive,
+        // The editor shows the prompt itself.
+        prompt: editing ? "" : prompt,
+        quitWord: options.quitWord,
+        verify: options.verify,
+        readTimeout: options.readTimeout,
+      },
+    );
+  } finally {
+    // Whatever is said next goes to a terminal out of raw mode, on a line
+    // of its own.
+    await lines?.settled();
+  }
+  return {
+    sent: result.linesSent,
+    lost: 0,
+    ...(result.closedByServer
+      ? { closedByServer: { echoed: result.echoed } }
+      : {}),
+  };
+}
+
+/** The longest a timer waits, in ms (about 24.8 days). */
+const MAX_TIMER = 2 ** 31 - 1;
+
+/** The terminal's width; 80 when it says 0 (a pty nobody sized). */
+function terminalColumns(): number {
+  try {
+    return Deno.consoleSize().columns || 80;
+  } catch {
+    return 80;
+  }
+}
+
+/** `udp://`: each line one datagram, echoed lines to stdout. */
+async function runUdp(
+  options: ClientArgs,
+  output: WritableStream<Uint8Array>,
+): Promise<ClientRunResult> {
+  const { sent, lost } = await runUdpSession(
+    {
+      hostname: options.hostname,
+      port: options.port,
+      quitWord: options.quitWord,
+      ...(options.family === undefined ? {} : { family: options.family }),
+      ...(options.source === undefined ? {} : { source: options.source }),
+      // 0: wait forever, as near as a timer goes.
+      timeout: options.readTimeout > 0 ? options.readTimeout : MAX_TIMER,
+    },
+    Deno.stdin.readable,
+    output,
+  );
+  return { sent, lost };
+}
+
+/** Opens the stream connection the options ask for: TCP, TLS or Unix. */
+async function open(options: ClientArgs): Promise<Deno.Conn> {
+  if (options.transport === "unix") return await dialUnix(options.path);
+  const target = {
+    hostname: options.hostname,
+    port: options.port,
+    timeout: options.timeout,
+    ...(options.family === undefined ? {} : { family: options.family }),
+  };
+  const routed = options.proxy !== undefined ||
+    options.source !== undefined || options.proxyHeader !== undefined;
+  if (options.transport === "tcp" && !routed) return await dial(target);
+  const tls = options.transport === "tls" ? await tlsDialOptions(options) : {};
+  if (routed) {
+    // Loaded only for --proxy, --source and --proxy-header.
+    const { dialRoute } = await import("../client/proxy_dial.ts");
+    const { conn } = await dialRoute({
+      ...target,
+      ...tls,
+      tls: options.transport === "tls",
+      ...(options.proxy === undefined ? {} : { proxy: options.proxy }),
+      ...(options.source === undefined ? {} : { source: options.source }),
+      ...(options.proxyHeader === undefined
+        ? {}
+        : { proxyHeader: options.proxyHeader }),
+    });
+    return conn;
+  }
+  return await dialTls({ ...target, ...tls });
+}
+
+/**
+ * What a TLS connection trusts and presents, from `--ca`, `--insecure`,
+ * `--cert` and `--key` (warning about `--insecure` on stderr).
+ *
+ * @param options The TLS options as given.
+ * @returns The options for `dialTls`.
+ * @throws {UsageError} If a file cannot be read.
+ */
+export async function tlsDialOptions(
+  options: ClientTlsFiles,
+): Promise<Omit<DialTlsOptions, keyof DialOptions>> {
+  const caCerts = await Promise.all(
+    options.caFiles.map((file) => readPem(file, "CA certificate")),
+  );
+  if (options.insecure) {
+    writeText(
+      Deno.stderr,
+      "echo-client: WARNING: --insecure: the server's name is not checked " +
+        "against its certificate, so any server holding a certificate from a " +
+        "trusted CA can pose as this one\n",
+    );
+  }
+  return {
+    ...(caCerts.length > 0 ? { caCerts } : {}),
+    unsafelyDisableHostnameVerification: options.insecure,
+    ...(options.certFile !== undefined && options.keyFile !== undefined
+      ? {
+        clientCert: {
+          cert: await readPem(options.certFile, "client certificate"),
+          key: await readPem(options.keyFile, "client key"),
+        },
+      }
+      : {}),
+  };
+}
+
+async function readPem(file: string, what: string): Promise<string> {
+  try {
+    return await Deno.readTextFile(file);
+  } catch (error) {
+    // Deno's permissions: the failure says which flag to add.
+    if (error instanceof Deno.errors.NotCapable) throw error;
+    throw new UsageError(
+      `Cannot read the ${what} ${file}: ${errorText(error)}`,
+    );
+  }
+}

@@ -1,0 +1,125 @@
+// Copyright the deno-echo authors. MIT license.
+
+// `echo-client` on a terminal: the server's bytes shown with their control
+// characters made visible (piped output stays byte-exact), and the prompt
+// as a line editor.
+
+import { TerminalEscaper } from "./escape.ts";
+import type { LineEditor } from "./line_editor.ts";
+
+const encoder = new TextEncoder();
+
+/** Where a session's output goes, and how to finish it. */
+export interface ClientOutput {
+  /** Hand this to the session. */
+  writable: WritableStream<Uint8Array>;
+  /** Writes what the escaper held back; call once the session is over. */
+  end(): Promise<void>;
+}
+
+/**
+ * Whether the echo is escaped on its way to standard output: on a terminal
+ * unless `--raw`, so that a server cannot send the terminal escape
+ * sequences (a clipboard write, a new title, a cleared screen, a query
+ * whose answer the terminal would type). Piped output is never escaped.
+ *
+ * @param raw Whether `--raw` was given.
+ * @param stdoutIsTerminal Whether standard output is a terminal.
+ * @returns Whether to escape.
+ */
+export function escapesOutput(
+  raw: boolean,
+  stdoutIsTerminal: boolean,
+): boolean {
+  return stdoutIsTerminal && !raw;
+}
+
+/**
+ * Whether the prompt is a line editor (cursor keys, history, no length
+ * cap): interactive, and both standard input and output are a terminal.
+ *
+ * @param interactive Whether the session prompts.
+ * @param stdinIsTerminal Whether standard input is a terminal.
+ * @param stdoutIsTerminal Whether standard output is a terminal.
+ * @returns Whether to edit lines.
+ */
+export function usesLineEditor(
+  interactive: boolean,
+  stdinIsTerminal: boolean,
+  stdoutIsTerminal: boolean,
+): boolean {
+  return interactive && stdinIsTerminal && stdoutIsTerminal;
+}
+
+/**
+ * The output of a session: `target` itself, or, escaped, a stream that
+ * writes through a {@linkcode TerminalEscaper} to it.
+ *
+ * @param target Standard output, say.
+ * @param escape Whether to escape (see {@linkcode escapesOutput}).
+ * @returns The stream to write to, and how to end it.
+ */
+export function clientOutput(
+  target: WritableStream<Uint8Array>,
+  escape: boolean,
+): ClientOutput {
+  if (!escape) return { writable: target, end: () => Promise.resolve() };
+  const escaper = new TerminalEscaper();
+  const writer = target.getWriter();
+  return {
+    writable: new WritableStream<Uint8Array>({
+      async write(chunk): Promise<void> {
+        const out = escaper.push(chunk);
+        if (out.length > 0) await writer.write(out);
+      },
+    }),
+    async end(): Promise<void> {
+      const out = escaper.end();
+      if (out.length > 0) await writer.write(out).catch(() => {});
+      writer.releaseLock();
+    },
+  };
+}
+
+/** A line editor as a session's input. */
+export interface EditorInput {
+  /** The lines, each with a newline; hand it to the session. */
+  readable: ReadableStream<Uint8Array>;
+  /**
+   * Resolves once the editor has let go of the terminal (back from raw
+   * mode, its line ended) after the stream was cancelled or ended.
+   */
+  settled(): Promise<void>;
+}
+
+/**
+ * The lines a user types into a line editor, as a session's input: each
+ * line with a newline, read only when the session asks (so each prompt
+ * comes after the last echo). Ctrl-D at an empty line ends it; Ctrl-C
+ * errors it with `InterruptedError`; cancelling it stops the editor.
+ *
+ * @param editor The editor on the terminal.
+ * @param prompt What to show before each line.
+ * @returns The input stream, and a way to wait for the editor.
+ */
+export function editorInput(editor: LineEditor, prompt: string): EditorInput {
+  const stop = new AbortController();
+  let reading: Promise<string | null> | undefined;
+  const readable = new ReadableStream<Uint8Array>({
+    async pull(controller): Promise<void> {
+      reading = editor.readLine(prompt, { signal: stop.signal });
+      const line = await reading;
+      if (line === null) controller.close();
+      else controller.enqueue(encoder.encode(line + "\n"));
+    },
+    cancel(reason): void {
+      stop.abort(reason);
+    },
+  }, { highWaterMark: 0 });
+  return {
+    readable,
+    async settled(): Promise<void> {
+      await reading?.catch(() => {});
+    },
+  };
+}

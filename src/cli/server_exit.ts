@@ -1,0 +1,168 @@
+// Copyright the deno-echo authors. MIT license.
+
+// How an echo-server run can end, and the one place each ending is given
+// its exit code (and, for a failure to start, its message).
+
+import { errorText } from "./cli.ts";
+import { formatAddress } from "../net/address.ts";
+import type { ListenerSpec } from "../net/listen_url.ts";
+import { UnknownHostError } from "../net/resolve.ts";
+import { deniedPermission } from "./permission.ts";
+import type { ShutdownResult } from "../server/types.ts";
+import type { UdpEchoStats } from "../udp/udp_server.ts";
+
+/**
+ * Exit codes of `echo-server`.
+ *
+ * @example Tell a clean stop from a port in use
+ * ```ts
+ * import { ServerExitCode } from "@deno-echo/echo/server";
+ * import { assertEquals } from "@std/assert";
+ *
+ * assertEquals(ServerExitCode.Ok, 0);
+ * assertEquals(ServerExitCode.AddressInUse, 3);
+ * ```
+ */
+export const ServerExitCode = {
+  /** Stopped cleanly (signal, drain finished). */
+  Ok: 0,
+  /** An unexpected failure. */
+  Failure: 1,
+  /** Bad command line. */
+  Usage: 2,
+  /** The port is already in use. */
+  AddressInUse: 3,
+  /** Not allowed to listen (a port below 1024, or Deno's --allow-net). */
+  PermissionDenied: 4,
+  /** The address cannot be listened on (not this host's, unknown name). */
+  AddressUnavailable: 5,
+  /** The TLS certificate or key cannot be read or used. */
+  TlsSetup: 6,
+  /** A second SIGHUP closed live connections without waiting (128 + 1). */
+  ForcedSighup: 129,
+  /** A second signal closed live connections without waiting (128 + 2). */
+  ForcedSigint: 130,
+  /** A second SIGTERM closed live connections without waiting (128 + 15). */
+  ForcedSigterm: 143,
+} as const;
+
+/** How a run of `echo-server` ended. */
+export type ServerOutcome =
+  | { type: "help" }
+  | { type: "version" }
+  | { type: "usage"; message: string }
+  /** The certificate or key file could not be read. */
+  | { type: "tls-files"; error: unknown }
+  /** `serve()` failed, opening `spec` (or before any listener). */
+  | { type: "start-failed"; error: unknown; spec: ListenerSpec }
+  | {
+    type: "stopped";
+    /** The signal that, sent again, closed connections without waiting. */
+    forced: "SIGINT" | "SIGTERM" | "SIGHUP" | undefined;
+    /** What the drain did, when a signal started one. */
+    drain: ShutdownResult | undefined;
+    /** What each `udp://` listener did. */
+    udpStats: ReadonlyMap<string, UdpEchoStats>;
+  }
+  | { type: "crashed"; error: unknown };
+
+/**
+ * The exit code for how a run ended.
+ *
+ * @param outcome How it ended.
+ * @returns One of {@linkcode ServerExitCode}.
+ */
+export function exitCode(outcome: ServerOutcome): number {
+  switch (outcome.type) {
+    case "help":
+    case "version":
+      return ServerExitCode.Ok;
+    case "usage":
+      return ServerExitCode.Usage;
+    case "tls-files":
+      return ServerExitCode.TlsSetup;
+    case "start-failed":
+      return startFailure(outcome.error, outcome.spec).code;
+    case "stopped":
+      return outcome.forced === "SIGHUP"
+        ? ServerExitCode.ForcedSighup
+        : outcome.forced === "SIGINT"
+        ? ServerExitCode.ForcedSigint
+        : outcome.forced === "SIGTERM"
+        ? ServerExitCode.ForcedSigterm
+        : ServerExitCode.Ok;
+    case "crashed":
+      return ServerExitCode.Failure;
+  }
+}
+
+/**
+ * Why `serve()` could not start, in words that say what to do, and the
+ * exit code that goes with it.
+ *
+ * @param error What `serve()` threw.
+ * @param spec The listener it was opening.
+ * @returns The message (without the program name) and the exit code.
+ */
+export function startFailure(
+  error: unknown,
+  spec: ListenerSpec,
+): { message: string; code: number } {
+  const where = spec.transport === "unix"
+    ? `unix:${spec.path}`
+    : spec.transport === "tcp"
+    ? formatAddress(spec)
+    : `${spec.transport}://${formatAddress(spec)}`;
+  const port = spec.transport === "unix" ? 0 : spec.port;
+  const failed = (code: number, why: string): {
+    message: string;
+    code: number;
+  } => ({ code, message: `Cannot listen on ${where}: ${why}` });
+  if (error instanceof Deno.errors.AddrInUse) {
+    return failed(
+      ServerExitCode.AddressInUse,
+      spec.transport === "unix"
+        ? `${errorText(error)}. Stop it or choose another path`
+        : `port ${port} is already in use (another echo-server?). ` +
+          `Stop the other program or choose another port (0 picks a free one)`,
+    );
+  }
+  if (error instanceof Deno.errors.AlreadyExists) {
+    return failed(ServerExitCode.AddressInUse, errorText(error));
+  }
+  if (error instanceof Deno.errors.InvalidData && spec.transport === "tls") {
+    return failed(
+      ServerExitCode.TlsSetup,
+      `the certificate or key is unusable (${
+        errorText(error)
+      }). Give a PEM certificate chain with --cert and its PEM key with --key`,
+    );
+  }
+  const denied = deniedPermission(error);
+  if (denied !== undefined) {
+    return failed(
+      ServerExitCode.PermissionDenied,
+      `Deno denied ${denied.what}. Run with ${denied.flag} ` +
+        "(all it may use: --allow-net --allow-read --allow-write)",
+    );
+  }
+  if (error instanceof Deno.errors.PermissionDenied) {
+    return failed(
+      ServerExitCode.PermissionDenied,
+      port > 0 && port < 1024
+        ? "ports below 1024 need root or CAP_NET_BIND_SERVICE. Choose a port of 1024 or more"
+        : errorText(error),
+    );
+  }
+  if (error instanceof Deno.errors.AddrNotAvailable) {
+    return failed(
+      ServerExitCode.AddressUnavailable,
+      "the address is not on this machine. " +
+        "Use one of its addresses, localhost, or :: for every interface",
+    );
+  }
+  if (error instanceof UnknownHostError) {
+    return failed(ServerExitCode.AddressUnavailable, error.message);
+  }
+  return failed(ServerExitCode.Failure, errorText(error));
+}

@@ -1,0 +1,21 @@
+// Copyright the deno-echo authors. MIT license.
+
+/** What a session sent and got back. */
+export interface SessionResult {
+  /** Bytes sent to the server. */
+  sent: number;
+  /** Bytes echoed back (and written to the output). */
+  echoed: number;
+  /** Lines sent (newlines counted). */
+  linesSent: number;
+  /** Lines echoed back (newlines counted). */
+  linesEchoed: number;
+  /** The output stopped taking data (for example a closed pipe). */
+  outputClosed: boolean;
+  /**
+   * `true` when the server closed the connection while an interactive
+   * session waited at its prompt, with everything sent echoed: nothing was
+   * lost, but the session did not end by its input. Absent otherwise.
+   */
+  closedByServer?: boolean;
+}

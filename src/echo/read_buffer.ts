@@ -1,0 +1,169 @@
+// Copyright the deno-echo authors. MIT license.
+
+// The echo's read buffer, one per connection, sized to the traffic: it
+// starts small (an idle connection's pending read holds it, so 10,000 idle
+// clients cost little), doubles after each read that fills it (fewer, larger
+// writes under bulk load), and shrinks back after a run of small reads. The
+// conn loop's grown buffers come from the WebAssembly pool while it has one
+// free (see wasm_buffers.ts), where the quit word is scanned fastest.
+
+import { returnWasmBuffer, takeWasmBuffer } from "./wasm_buffers.ts";
+
+/** Smallest read buffer: what an idle connection holds while it waits. */
+export const MIN_BUFFER_SIZE = 512;
+/**
+ * Largest read buffer, reached after reads that fill the buffer; at most
+ * `WASM_BUFFER_SIZE`, the size of a pool's buffer.
+ */
+export const MAX_BUFFER_SIZE = 64 * 1024;
+/**
+ * Buffers from this size up come from the WebAssembly pool, when asked for
+ * and one is free. Smaller ones never do: an idle connection takes none.
+ */
+export const WASM_BUFFER_MIN = 4 * 1024;
+/** Small reads in a row after which a grown buffer shrinks back. */
+const SHRINK_AFTER = 8;
+/** Most buffers kept in {@linkcode idleBuffers}. */
+const IDLE_BUFFER_POOL = 256;
+/**
+ * First buffers of `Deno.Conn` echoes, given back by the ones that ended: at
+ * thousands of short connections a second, allocating each (an ArrayBuffer
+ * with memory outside the JS heap, which the GC must track) was a measurable
+ * part of the cost of a connection. Only the conn loop uses it: a BYOB
+ * stream takes its buffers away.
+ */
+const idleBuffers: Uint8Array[] = [];
+
+/**
+ * A first buffer for a conn echo: one given back by an echo that ended, or a
+ * new one of {@linkcode MIN_BUFFER_SIZE} bytes.
+ *
+ * @returns The buffer, now the caller's.
+ */
+export function takePooledBuffer(): Uint8Array {
+  return idleBuffers.pop() ?? new Uint8Array(MIN_BUFFER_SIZE);
+}
+
+/**
+ * Gives a buffer back for the next conn echo, if it is of the first size
+ * and the pool has room. Call only once no read is pending on it.
+ *
+ * @param buffer The buffer, no longer used.
+ */
+export function poolBuffer(buffer: Uint8Array): void {
+  if (
+    buffer.byteLength === MIN_BUFFER_SIZE &&
+    idleBuffers.length < IDLE_BUFFER_POOL
+  ) idleBuffers.push(buffer);
+}
+
+/** Options for a {@linkcode ReadBuffer}. */
+export interface ReadBufferOptions {
+  /**
+   * Take grown buffers from the WebAssembly pool while it has one free. Only
+   * for reads that fill the buffer given (`conn.read`), not for BYOB reads,
+   * which transfer it. {@linkcode ReadBuffer.release} gives it back.
+   *
+   * @default {false}
+   */
+  wasm?: boolean;
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** One connection's read buffer, adapted to the traffic after each read. */
+export class ReadBuffer {
+  /** The buffer to read into next. */
+  current: Uint8Array;
+  /** Small reads in a row. */
+  #small = 0;
+  readonly #wasm: boolean;
+  /** The pool's buffer that {@linkcode ReadBuffer.current} is the start of. */
+  #slot: Uint8Array | undefined;
+
+  /**
+   * Starts with a buffer.
+   *
+   * @param initial The first buffer to read into.
+   * @param options Whether to use the WebAssembly pool.
+   */
+  constructor(
+    initial: Uint8Array = new Uint8Array(MIN_BUFFER_SIZE),
+    options: ReadBufferOptions = {},
+  ) {
+    this.current = initial;
+    this.#wasm = options.wasm ?? false;
+  }
+
+  /**
+   * Picks the buffer for the next read, after a read into
+   * {@linkcode ReadBuffer.current} returned `value`. A BYOB read hands back
+   * the buffer it was given, transferred: its memory is kept in use.
+   *
+   * @param value What the read returned: a view at the start of the
+   * memory read into.
+   */
+  afterRead(value: Uint8Array): void {
+    const slot = this.#slot;
+    const size = slot === undefined
+      ? value.buffer.byteLength
+      : this.current.length;
+    let next = size;
+    if (value.length === size) {
+      next = Math.min(size * 2, MAX_BUFFER_SIZE);
+      this.#small = 0;
+    } else if (value.length > MIN_BUFFER_SIZE) {
+      this.#small = 0;
+    } else if (size > MIN_BUFFER_SIZE && ++this.#small >= SHRINK_AFTER) {
+      next = MIN_BUFFER_SIZE;
+      this.#small = 0;
+    }
+    if (next !== size) this.#resize(next);
+    else if (slot !== undefined) return;
+    else if (value.buffer !== this.current.buffer) {
+      this.current = new Uint8Array(value.buffer as ArrayBuffer);
+    } else if (this.#wasm && value.length === size && size >= WASM_BUFFER_MIN) {
+      // Full reads into an ordinary buffer: the pool was empty; try again.
+      this.#resize(size);
+    }
+  }
+
+  /** Makes {@linkcode ReadBuffer.current} `size` bytes, in the pool if it can. */
+  #resize(size: number): void {
+    if (this.#wasm && size >= WASM_BUFFER_MIN) {
+      this.#slot ??= takeWasmBuffer();
+      if (this.#slot !== undefined) {
+        this.current = this.#slot.subarray(0, size);
+        return;
+      }
+    } else if (this.#slot !== undefined) {
+      returnWasmBuffer(this.#slot);
+      this.#slot = undefined;
+    }
+    if (this.current.length !== size) this.current = new Uint8Array(size);
+  }
+
+  /**
+   * Whether {@linkcode ReadBuffer.current} lies in the WebAssembly pool.
+   *
+   * @returns Whether it does.
+   */
+  get inWasm(): boolean {
+    return this.#slot !== undefined;
+  }
+
+  /**
+   * The connection is done with its buffer: a pool's buffer goes back to the
+   * pool, one of the first size to the conn echoes' idle buffers. Call only
+   * once no read or write is pending on it; the buffer is not used again.
+   */
+  release(): void {
+    if (this.#slot !== undefined) {
+      returnWasmBuffer(this.#slot);
+      this.#slot = undefined;
+    } else {
+      poolBuffer(this.current);
+    }
+    this.current = EMPTY;
+  }
+}

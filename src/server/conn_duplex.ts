@@ -1,0 +1,101 @@
+// Copyright the deno-echo authors. MIT license.
+
+// A `Deno.Conn` as a node:stream Duplex, for `node:tls` to run TLS over.
+// Why not `Deno.listenTls`: a `TlsConn` closed during its handshake keeps
+// its socket until the peer goes away, so silent clients pile up
+// descriptors whatever the limits say; destroying this Duplex closes the
+// `Deno.Conn`, and the descriptor with it, at once.
+
+import { Buffer } from "node:buffer";
+import { Duplex } from "node:stream";
+import { closeQuietly } from "../net/close.ts";
+
+/**
+ * Read sizes: an idle connection's pending read holds the smallest (TLS
+ * alerts and small records fit); a read that fills it doubles the next, up
+ * to four records' worth; a short one halves it.
+ */
+const MIN_READ = 2 * 1024;
+const MAX_READ = 64 * 1024;
+
+/**
+ * A `Deno.Conn` as a Duplex of ciphertext. Bytes already read from the
+ * connection (after a PROXY header, say) come out first. Destroying it
+ * closes the connection.
+ *
+ * The end of the TCP stream can be held back: `node:tls` destroys its
+ * socket, without sending its own `close_notify`, as soon as the stream
+ * under it ends. Once the peer's `close_notify` has been read, TLS needs no
+ * TCP end-of-stream, so {@linkcode ConnDuplex.holdEof} keeps it from TLS
+ * until the echo has ended its side properly.
+ */
+export class ConnDuplex extends Duplex {
+  readonly #conn: Deno.Conn;
+  #first: Uint8Array | undefined;
+  #readSize = MIN_READ;
+  /** Asked when the TCP stream ends: whether to keep that from TLS. */
+  holdEof: (() => boolean) | undefined;
+
+  /**
+   * @param conn The connection; this Duplex owns it from now on.
+   * @param first Bytes read from it already, to come out first.
+   */
+  constructor(conn: Deno.Conn, first?: Uint8Array) {
+    super({ allowHalfOpen: true });
+    this.#conn = conn;
+    this.#first = first?.length ? first : undefined;
+    // Its errors reach TLS as its close; unheard, they would be uncaught.
+    this.on("error", () => {});
+  }
+
+  override _read(): void {
+    const first = this.#first;
+    if (first !== undefined) {
+      this.#first = undefined;
+      this.push(Buffer.from(first.buffer, first.byteOffset, first.byteLength));
+      return;
+    }
+    // A new buffer each time: TLS keeps what was pushed until it is read.
+    const buffer = Buffer.allocUnsafe(this.#readSize);
+    this.#conn.read(buffer).then((n) => {
+      if (n === null) {
+        if (!this.holdEof?.()) this.push(null);
+        return;
+      }
+      if (n === buffer.length) {
+        this.#readSize = Math.min(MAX_READ, this.#readSize * 2);
+      } else if (n < buffer.length / 4) {
+        this.#readSize = Math.max(MIN_READ, this.#readSize / 2);
+      }
+      this.push(buffer.subarray(0, n));
+    }, (error) => this.destroy(error));
+  }
+
+  override _write(
+    chunk: Uint8Array,
+    _encoding: string,
+    callback: (error?: Error | null) => void,
+  ): void {
+    writeAll(this.#conn, chunk).then(() => callback(), callback);
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    const conn = this.#conn as Partial<Deno.TcpConn>;
+    if (conn.closeWrite === undefined) return callback();
+    conn.closeWrite().then(() => callback(), () => callback());
+  }
+
+  override _destroy(
+    error: Error | null,
+    callback: (error?: Error | null) => void,
+  ): void {
+    closeQuietly(this.#conn);
+    callback(error);
+  }
+}
+
+async function writeAll(conn: Deno.Conn, chunk: Uint8Array): Promise<void> {
+  for (let off = 0; off < chunk.length;) {
+    off += await conn.write(off === 0 ? chunk : chunk.subarray(off));
+  }
+}

@@ -1,0 +1,321 @@
+// Copyright the deno-echo authors. MIT license.
+
+import { callHook } from "../net/hook.ts";
+import { type Admission, clientKey as admissionKey } from "./admission.ts";
+import { isUdp, type OpenListener } from "./listeners.ts";
+import { SERVE_DEFAULTS, type Settings } from "./options.ts";
+import {
+  type Admitted,
+  pendingKey,
+  preamble,
+  type PreambleSetup,
+  trustedProxy,
+} from "./preamble.ts";
+import { type Stoppable, tlsSetup } from "./tls.ts";
+import type {
+  ConnectionInfo,
+  EchoServer,
+  ListenerInfo,
+  ServeOptions,
+  ServerEvent,
+  ShutdownResult,
+} from "./types.ts";
+import { closeQuietly } from "../net/close.ts";
+import { unmapIPv4 } from "../net/address.ts";
+import { type EchoResult, type EchoStopper, echoWith } from "../echo/echo.ts";
+import type { UdpEchoServer, UdpEchoStats } from "../udp/udp_server.ts";
+import type { Cidr } from "../proxy/cidr.ts";
+
+/** What a {@linkcode Server} is made of. */
+export interface ServerParts {
+  /** Its listeners, open. */
+  listeners: OpenListener[];
+  /** As given to `serve()`: TLS settings and the event hook. */
+  options: ServeOptions;
+  /** The options every connection runs with. */
+  settings: Settings;
+  /** Ids and limits: this isolate's, or shared with workers. */
+  admission: Admission;
+  /** This isolate's number among the workers, 0 for the first. */
+  worker: number;
+  /** The proxies trusted by PROXY protocol listeners; none means any. */
+  proxyFrom?: Cidr[] | undefined;
+}
+
+/**
+ * A live connection. Stopped through `stop` (set during the handshake, then
+ * by the echo), not an `AbortController`: see {@linkcode EchoStopper}.
+ */
+interface Live extends EchoStopper, Stoppable, Admitted {
+  done: Promise<void>;
+}
+
+/** The error a connection stopped by the server ends with. */
+function stopError(): DOMException {
+  return new DOMException("The server closed the connection", "AbortError");
+}
+
+/** Errors that concern one would-be connection, not the listener. */
+const PER_CONNECTION_ERRORS = [
+  Deno.errors.ConnectionAborted,
+  Deno.errors.ConnectionReset,
+  Deno.errors.NotConnected,
+];
+
+const BACKOFF_MIN = 5;
+const BACKOFF_MAX = 1000;
+
+/** One isolate's echo server: its accept loops and connection tasks. */
+export class Server implements EchoServer {
+  readonly addr: Deno.NetAddr | Deno.UnixAddr;
+  readonly addrs: readonly Deno.NetAddr[];
+  readonly listeners: readonly ListenerInfo[];
+  readonly finished: Promise<void>;
+  readonly #listeners: OpenListener[];
+  readonly #options: ServeOptions;
+  readonly #settings: Settings;
+  readonly #live = new Map<number, Live>();
+  readonly #udp = new Map<string, UdpEchoServer>();
+  readonly #admission: Admission;
+  readonly #worker: number;
+  readonly #proxyFrom: Cidr[] | undefined;
+  /** What connections need between accept and echo. */
+  readonly #preamble: PreambleSetup;
+  /** Aborted when the listeners close: ends back-off sleeps. */
+  readonly #stopAccepting = new AbortController();
+  #drainTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Connections the server stopped before they ended. */
+  #cut = 0;
+
+  constructor(parts: ServerParts) {
+    this.#listeners = parts.listeners;
+    this.#options = parts.options;
+    this.#settings = parts.settings;
+    this.#admission = parts.admission;
+    this.#worker = parts.worker;
+    this.#proxyFrom = parts.proxyFrom;
+    const { tls, proxyHeaderTimeout } = parts.options;
+    const handshakeTimeout = tls?.handshakeTimeout ??
+      SERVE_DEFAULTS.handshakeTimeout;
+    this.#preamble = {
+      admission: parts.admission,
+      tls: tls === undefined ? undefined : tlsSetup(tls),
+      handshakeTimeout,
+      proxyHeaderTimeout: proxyHeaderTimeout ?? handshakeTimeout,
+      emit: (event) => this.#emit(event),
+    };
+    this.listeners = parts.listeners.map((l) => l.info);
+    this.addr = this.listeners[0]!.addr;
+    this.addrs = this.listeners.flatMap(({ addr }) =>
+      addr.transport === "tcp" ? [addr] : []
+    );
+    for (const { listener, info } of parts.listeners) {
+      // Keyed by its first address: one UDP server may have several.
+      const known = [...this.#udp.values()].includes(listener as UdpEchoServer);
+      if (isUdp(listener) && !known) this.#udp.set(info.url, listener);
+    }
+    this.finished = this.#run();
+  }
+
+  get connections(): number {
+    return this.#admission.open;
+  }
+
+  get udpStats(): ReadonlyMap<string, UdpEchoStats> {
+    return new Map([...this.#udp].map(([url, udp]) => [url, udp.stats]));
+  }
+
+  #emit(event: ServerEvent): void {
+    callHook(this.#options.onEvent, event);
+  }
+
+  async #run(): Promise<void> {
+    await Promise.all(this.#listeners.map((l) => this.#acceptLoop(l)));
+    for (const { cleanup } of this.#listeners) await cleanup?.();
+    // No more connections can arrive; wait for the live ones (a connection's
+    // task removes itself from the map when it ends).
+    while (this.#live.size > 0) {
+      await Promise.all([...this.#live.values()].map((c) => c.done));
+    }
+    clearTimeout(this.#drainTimer);
+  }
+
+  async #acceptLoop({ listener, info }: OpenListener): Promise<void> {
+    if (isUdp(listener)) return await listener.finished;
+    const stop = this.#stopAccepting.signal;
+    let backoff = 0;
+    while (!stop.aborted) {
+      let conn: Deno.Conn;
+      try {
+        conn = await listener.accept();
+      } catch (error) {
+        if (stop.aborted || error instanceof Deno.errors.BadResource) return;
+        this.#emit({ type: "accept-error", error: error as Error });
+        if (PER_CONNECTION_ERRORS.some((type) => error instanceof type)) {
+          continue;
+        }
+        // Out of file descriptors, or something unforeseen: back off rather
+        // than spin, and try again.
+        backoff = Math.min(Math.max(backoff * 2, BACKOFF_MIN), BACKOFF_MAX);
+        await sleep(backoff, stop);
+        continue;
+      }
+      backoff = 0;
+      this.#handle(conn, info);
+    }
+  }
+
+  #handle(conn: Deno.Conn, listener: ListenerInfo): void {
+    const id = this.#admission.nextId();
+    const info: ConnectionInfo = {
+      id,
+      remoteAddr: unmapped(conn.remoteAddr),
+      localAddr: unmapped(conn.localAddr),
+      listener: listener.url,
+      worker: this.#worker,
+    };
+    if (
+      listener.proxyProtocol && !trustedProxy(this.#proxyFrom, info.remoteAddr)
+    ) {
+      closeQuietly(conn);
+      this.#emit({ type: "reject", conn: info, reason: "proxy-untrusted" });
+      return;
+    }
+    // On a PROXY listener, counted as the proxy until the header names the
+    // client (see preamble.ts).
+    const key = listener.proxyProtocol
+      ? pendingKey(this.#proxyFrom, info)
+      : clientKey(info);
+    const reject = this.#admission.admit(key);
+    if (reject !== undefined) {
+      closeQuietly(conn);
+      this.#emit({ type: "reject", conn: info, reason: reject });
+      return;
+    }
+    const live: Live = {
+      done: Promise.resolve(),
+      stopped: false,
+      stop: undefined,
+      key,
+    };
+    // Registered before the task starts, so events count this connection.
+    this.#live.set(id, live);
+    live.done = this.#serveConnection(conn, info, listener, live);
+  }
+
+  async #serveConnection(
+    accepted: Deno.Conn,
+    admitted: ConnectionInfo,
+    listener: ListenerInfo,
+    live: Live,
+  ): Promise<void> {
+    const started = performance.now();
+    const ready = await preamble(
+      accepted,
+      admitted,
+      listener,
+      this.#preamble,
+      live,
+    );
+    if (!ready.ok) {
+      this.#live.delete(admitted.id);
+      if (ready.admitted) this.#admission.release(live.key);
+      return;
+    }
+    const { conn, info } = ready;
+    let result: EchoResult;
+    try {
+      this.#emit({ type: "open", conn: info });
+      const { quitWord, idleTimeout, maxBytes } = this.#settings;
+      const echoing = echoWith(conn, { quitWord, idleTimeout, maxBytes }, live);
+      // Told to stop before the echo began (during the handshake, say).
+      if (live.stopped) live.stop!(stopError());
+      result = await echoing;
+    } finally {
+      closeQuietly(conn);
+      this.#forget(info, live);
+    }
+    const durationMs = performance.now() - started;
+    this.#emit({
+      type: "close",
+      conn: info,
+      result: { ...result, durationMs },
+    });
+  }
+
+  /** Takes an ended connection out of the counts. */
+  #forget(info: ConnectionInfo, live: Live): void {
+    this.#live.delete(info.id);
+    this.#admission.release(live.key);
+  }
+
+  #closeListeners(): void {
+    if (this.#stopAccepting.signal.aborted) return;
+    this.#stopAccepting.abort();
+    for (const { listener } of this.#listeners) {
+      if (isUdp(listener)) listener.close();
+      else closeQuietly(listener);
+    }
+  }
+
+  #abortAll(): void {
+    for (const live of this.#live.values()) {
+      if (!live.stopped) this.#cut++;
+      live.stopped = true;
+      live.stop?.(stopError());
+    }
+  }
+
+  async shutdown(): Promise<ShutdownResult> {
+    if (!this.#stopAccepting.signal.aborted) {
+      this.#closeListeners();
+      this.#drainTimer = setTimeout(
+        () => this.#abortAll(),
+        this.#settings.drainTimeout,
+      );
+    }
+    await this.finished;
+    return { drained: this.#cut === 0, closed: this.#cut };
+  }
+
+  close(): Promise<void> {
+    this.#closeListeners();
+    clearTimeout(this.#drainTimer);
+    this.#abortAll();
+    return this.finished;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+/** What `maxPerIp` counts by: see `clientKey()` in admission.ts. */
+function clientKey(info: ConnectionInfo): string {
+  return admissionKey(info.remoteAddr);
+}
+
+function unmapped(addr: Deno.Addr): Deno.NetAddr | Deno.UnixAddr {
+  if ("path" in addr) return { transport: "unix", path: addr.path };
+  if ("cid" in addr) throw new TypeError("vsock is not served");
+  return {
+    transport: addr.transport,
+    hostname: unmapIPv4(addr.hostname),
+    port: addr.port,
+  };
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}

@@ -1,0 +1,132 @@
+// Copyright the deno-echo authors. MIT license.
+
+// Client certificates for the mutual TLS tests, made with `openssl` in the
+// directory of a createTlsFixtures() set: one for "alice" signed by its CA,
+// and one for "mallory" signed by a second CA the server does not trust.
+
+import type { TlsFixtures } from "./tls.ts";
+
+/** The client certificates, their keys, and the untrusted CA. */
+export interface ClientCerts {
+  /** `CN=alice, O=Example`, signed by the fixtures' CA. */
+  readonly certFile: string;
+  readonly keyFile: string;
+  readonly cert: string;
+  readonly key: string;
+  /** `CN=mallory`, signed by another CA. */
+  readonly otherCertFile: string;
+  readonly otherKeyFile: string;
+  readonly otherCert: string;
+  readonly otherKey: string;
+}
+
+/** The subject of the trusted client certificate, as the server logs it. */
+export const CLIENT_SUBJECT = "CN=alice, O=Example";
+
+const EXTENSIONS = `[client_ext]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature
+extendedKeyUsage = clientAuth
+`;
+
+const NEW_KEY = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"];
+
+async function openssl(dir: string, args: readonly string[]): Promise<void> {
+  const { success, stderr } = await new Deno.Command("openssl", {
+    args: [...args],
+    cwd: dir,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (!success) {
+    throw new Error(
+      `openssl ${args.join(" ")} failed:\n${new TextDecoder().decode(stderr)}`,
+    );
+  }
+}
+
+async function clientCert(
+  dir: string,
+  name: string,
+  subject: string,
+  ca: string,
+): Promise<void> {
+  await openssl(dir, [
+    "req",
+    "-new",
+    ...NEW_KEY,
+    "-nodes",
+    "-keyout",
+    `${name}-key.pem`,
+    "-out",
+    `${name}.csr`,
+    "-subj",
+    subject,
+  ]);
+  await openssl(dir, [
+    "x509",
+    "-req",
+    "-in",
+    `${name}.csr`,
+    "-CA",
+    `${ca}.pem`,
+    "-CAkey",
+    `${ca}-key.pem`,
+    "-set_serial",
+    `0x${Date.now().toString(16)}`,
+    "-days",
+    "2",
+    "-out",
+    `${name}.pem`,
+    "-extfile",
+    "client.cnf",
+    "-extensions",
+    "client_ext",
+  ]);
+}
+
+/**
+ * Makes the client certificates in the fixtures' directory (removed with
+ * it).
+ *
+ * @param fx From createTlsFixtures().
+ * @returns The certificates.
+ */
+export async function createClientCerts(fx: TlsFixtures): Promise<ClientCerts> {
+  const { dir } = fx;
+  await Deno.writeTextFile(`${dir}/client.cnf`, EXTENSIONS);
+  await clientCert(dir, "alice", "/CN=alice/O=Example", "ca");
+  await openssl(dir, [
+    "req",
+    "-x509",
+    "-new",
+    ...NEW_KEY,
+    "-nodes",
+    "-keyout",
+    "untrusted-ca-key.pem",
+    "-out",
+    "untrusted-ca.pem",
+    "-days",
+    "2",
+    "-subj",
+    "/CN=untrusted test CA",
+    "-addext",
+    "basicConstraints=critical,CA:TRUE",
+    "-addext",
+    "keyUsage=critical,keyCertSign,cRLSign",
+  ]);
+  await clientCert(dir, "mallory", "/CN=mallory", "untrusted-ca");
+  const read = (name: string): Promise<string> =>
+    Deno.readTextFile(`${dir}/${name}`);
+  return {
+    certFile: `${dir}/alice.pem`,
+    keyFile: `${dir}/alice-key.pem`,
+    cert: await read("alice.pem"),
+    key: await read("alice-key.pem"),
+    otherCertFile: `${dir}/mallory.pem`,
+    otherKeyFile: `${dir}/mallory-key.pem`,
+    otherCert: await read("mallory.pem"),
+    otherKey: await read("mallory-key.pem"),
+  };
+}

@@ -1,0 +1,190 @@
+// Copyright the deno-echo authors. MIT license.
+
+import { assertEquals, assertStringIncludes } from "@std/assert";
+import {
+  ClientExitCode,
+  EXIT_SUMMARIES,
+  failure,
+  type FailureTarget,
+} from "../../src/cli/client_exit.ts";
+import { CLIENT_USAGE } from "../../src/cli/client_usage.ts";
+import { ConnectTimeoutError } from "../../src/client/dial.ts";
+import {
+  EchoMismatchError,
+  EchoTimeoutError,
+  IncompleteEchoError,
+} from "../../src/client/session_errors.ts";
+import { UnknownHostError } from "../../src/net/resolve.ts";
+import { InterruptedError } from "../../src/cli/line_editor.ts";
+
+const tcp: FailureTarget = { transport: "tcp", hostname: "::1", port: 7 };
+const tls: FailureTarget = { transport: "tls", hostname: "localhost", port: 9 };
+const unix: FailureTarget = {
+  transport: "unix",
+  hostname: "localhost",
+  port: 2000,
+  path: "/run/e.sock",
+};
+
+Deno.test("failure() maps each kind of error to its exit code and one line with a hint", async (t) => {
+  const incomplete = new IncompleteEchoError({
+    sent: 4,
+    echoed: 2,
+    linesSent: 2,
+    linesEchoed: 1,
+    outputClosed: false,
+  });
+  const cases: [string, unknown, FailureTarget, number, string][] = [
+    [
+      "no socket file",
+      new Deno.errors.NotFound("no such file"),
+      unix,
+      3,
+      "No socket at unix:/run/e.sock: the server may not be running, or the path is wrong",
+    ],
+    [
+      "a TLS handshake that fails",
+      new Deno.errors.InvalidData("invalid peer certificate: UnknownIssuer"),
+      tls,
+      12,
+      "TLS handshake with tls://localhost:9 failed: invalid peer certificate: UnknownIssuer. " +
+      "For a private CA give --ca FILE; check the name you dial is in the certificate",
+    ],
+    [
+      "refused",
+      new Deno.errors.ConnectionRefused("refused"),
+      tcp,
+      3,
+      "Connection to [::1]:7 refused: the server may not be running, or the port is wrong",
+    ],
+    [
+      "an unknown host",
+      new UnknownHostError("nowhere.invalid", "no address"),
+      tcp,
+      4,
+      'Unknown host "nowhere.invalid": no address. Check the spelling, or use an IP address',
+    ],
+    [
+      "no route",
+      Object.assign(new Error("connect failed"), { code: "EHOSTUNREACH" }),
+      tcp,
+      5,
+      "Cannot reach [::1]:7: connect failed. Check the address and your network",
+    ],
+    [
+      "no echo for --read-timeout",
+      new EchoTimeoutError(300, 5),
+      tcp,
+      6,
+      "Server stopped responding: nothing for 300 ms with 5 bytes not echoed. " +
+      "Raise --read-timeout to wait longer",
+    ],
+    [
+      "an echo that differs",
+      new EchoMismatchError(1, 0x61, 0x62),
+      tcp,
+      9,
+      "Echo differs from what was sent at byte 1: sent 0x61, got 0x62",
+    ],
+    [
+      "a connect timeout",
+      new ConnectTimeoutError("::1", 7, 500),
+      tcp,
+      6,
+      "Timed out after 500 ms connecting to ::1 port 7: a firewall may be " +
+      "dropping packets, or the host is down. Raise --timeout to wait longer",
+    ],
+    ["closed early", incomplete, tcp, 8, incomplete.message],
+    [
+      "a reset",
+      new Deno.errors.ConnectionReset("reset by peer"),
+      tls,
+      7,
+      "Connection to tls://localhost:9 lost: reset by peer",
+    ],
+    [
+      "no net permission: 4, naming the flag",
+      new Deno.errors.NotCapable(
+        'Requires net access to "[::1]:7", run again with the --allow-net flag',
+      ),
+      tcp,
+      4,
+      'Deno denied net access to "[::1]:7". Run with --allow-net',
+    ],
+    [
+      "no read permission (a unix: socket): 4, naming the flag",
+      new Deno.errors.NotCapable(
+        'Requires read access to "/run/e.sock", run again with the --allow-read flag',
+      ),
+      unix,
+      4,
+      'Deno denied read access to "/run/e.sock". Run with --allow-read',
+    ],
+    [
+      "a name lookup without net permission: 4, not an unknown host",
+      new UnknownHostError("localhost", "name lookup failed (EPERM)", {
+        cause: Object.assign(new Error("getaddrinfo EPERM"), { code: "EPERM" }),
+      }),
+      tcp,
+      4,
+      'Deno denied net access to look up "localhost". Run with --allow-net',
+    ],
+    [
+      "refused over UDP names udp://",
+      new Deno.errors.ConnectionRefused("nothing bound"),
+      { transport: "udp", hostname: "127.0.0.1", port: 1999 },
+      3,
+      "Connection to udp://127.0.0.1:1999 refused: the server may not be running, or the port is wrong",
+    ],
+    [
+      "a bare IPv6 literal that ends in a port: did you mean [V6]:PORT",
+      Object.assign(new Error("connect failed"), { code: "ENETUNREACH" }),
+      { transport: "tcp", hostname: "::1:2000", port: 2000 },
+      5,
+      "Cannot reach [::1:2000]:2000: connect failed. Check the address and " +
+      "your network. Did you mean [::1]:2000?",
+    ],
+    [
+      "no such hint when the last group cannot be a port",
+      new Deno.errors.ConnectionRefused("refused"),
+      { transport: "tcp", hostname: "2001:db8::1", port: 2000 },
+      3,
+      "Connection to [2001:db8::1]:2000 refused: the server may not be running, or the port is wrong",
+    ],
+    [
+      "Ctrl-C at the prompt: 130",
+      new InterruptedError(),
+      tcp,
+      130,
+      "Interrupted",
+    ],
+    ["anything else", new Error("odd"), tcp, 1, "odd"],
+    [
+      "NotFound on TCP is not about a socket file",
+      new Deno.errors.NotFound("gone"),
+      tcp,
+      1,
+      "gone",
+    ],
+  ];
+  for (const [name, error, target, code, message] of cases) {
+    await t.step(name, () => {
+      assertEquals(failure(error, target), { code, message });
+    });
+  }
+});
+
+Deno.test("echo-client --help lists every exit code the client returns", () => {
+  for (const [name, summary] of Object.entries(EXIT_SUMMARIES)) {
+    const code = ClientExitCode[name as keyof typeof ClientExitCode];
+    if (summary === null) continue;
+    assertStringIncludes(
+      CLIENT_USAGE.replaceAll("\n", " "),
+      `${code} ${summary}`,
+    );
+  }
+  assertEquals(
+    Object.keys(EXIT_SUMMARIES).sort(),
+    Object.keys(ClientExitCode).sort(),
+  );
+});

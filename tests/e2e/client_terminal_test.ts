@@ -1,0 +1,188 @@
+// Copyright the deno-echo authors. MIT license.
+
+// echo-client on a real terminal: run under `script` (util-linux), which
+// gives it a pseudo-terminal. The server's control characters show as `^[`
+// and the like; the prompt is a line editor; piped output stays exact.
+
+import {
+  assert,
+  assertEquals,
+  assertMatch,
+  assertStringIncludes,
+} from "@std/assert";
+import { CLIENT_COMMAND, runClient, spawn } from "../_helpers/cli.ts";
+import { bytes } from "../_helpers/util.ts";
+import { recordingServer } from "./_client.ts";
+
+function hasScript(): boolean {
+  try {
+    return new Deno.Command("script", { args: ["--version"] }).outputSync()
+      .success;
+  } catch {
+    return false;
+  }
+}
+const ignore = !hasScript();
+
+const quote = (arg: string): string => `'${arg.replaceAll("'", `'\\''`)}'`;
+
+/** `script` running `echo-client ARGS` on a pseudo-terminal. */
+function underTerminal(args: readonly string[], redirect = ""): string[] {
+  const command = [...CLIENT_COMMAND, ...args].map(quote).join(" ");
+  return ["-q", "-e", "-c", `${command}${redirect}`, "/dev/null"];
+}
+
+// A clipboard write (OSC 52), a title (OSC 0), a cleared screen (CSI 2J)
+// and a query the terminal would answer on stdin (CSI 6n).
+const EVIL = "\x1b]52;c;aGk=\x07\x1b]0;t\x07\x1b[2J\x1b[6n";
+const SHOWN = "^[]52;c;aGk=^G^[]0;t^G^[[2J^[[6n";
+
+/** The line sent, and the server's answer of the same length. */
+const LINE = `${"x".repeat(EVIL.length + 2)}\n`;
+const ANSWER = `${EVIL}ok\n`;
+
+/**
+ * A server that answers LINE with ANSWER (as many bytes, so the client
+ * counts it as the echo), then echoes.
+ */
+function evilServer(): { port: number } & Disposable {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  (async () => {
+    for await (const conn of listener) {
+      (async () => {
+        const buffer = new Uint8Array(4096);
+        let got = 0;
+        while (got < LINE.length) {
+          const n = await conn.read(buffer.subarray(got));
+          if (n === null) return;
+          got += n;
+        }
+        await conn.write(bytes(ANSWER));
+        if (got > LINE.length) {
+          await conn.write(buffer.subarray(LINE.length, got));
+        }
+        for (let n; (n = await conn.read(buffer)) !== null;) {
+          await conn.write(buffer.subarray(0, n));
+        }
+      })().catch(() => {}).finally(() => conn.close());
+    }
+  })().catch(() => {});
+  return {
+    port: listener.addr.port,
+    [Symbol.dispose]: () => listener.close(),
+  };
+}
+
+Deno.test({
+  name:
+    "echo-client shows a server's control characters visibly on a terminal, and passes them piped",
+  ignore,
+}, async (t) => {
+  using server = evilServer();
+  const target = ["127.0.0.1", String(server.port)];
+  const dir = await Deno.makeTempDir();
+  try {
+    await t.step("on a terminal: ^[ and ^G, no escape sequence", async () => {
+      const input = `${dir}/input`;
+      await Deno.writeTextFile(input, LINE);
+      await using proc = spawn(
+        ["script"],
+        underTerminal(target, ` < ${quote(input)}`),
+      );
+      const result = await proc.wait();
+      assertEquals(result.code, 0, result.stdout);
+      assertStringIncludes(result.stdout, `${SHOWN}ok\r\n`);
+      assert(!result.stdout.includes("\x1b"), JSON.stringify(result.stdout));
+    });
+
+    await t.step("--raw on a terminal: untouched", async () => {
+      const input = `${dir}/input`;
+      await Deno.writeTextFile(input, LINE);
+      await using proc = spawn(
+        ["script"],
+        underTerminal(["--raw", ...target], ` < ${quote(input)}`),
+      );
+      const result = await proc.wait();
+      assertStringIncludes(result.stdout, `${EVIL}ok`);
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+
+  await t.step("piped: byte for byte", async () => {
+    const result = await runClient(target, LINE);
+    assertEquals(result.code, 0, result.stderr);
+    assertEquals(result.stdout, ANSWER);
+  });
+});
+
+Deno.test({
+  name:
+    "echo-client on a terminal edits the line: cursor keys, history, Ctrl-C",
+  ignore,
+}, async (t) => {
+  await using echo = await recordingServer();
+  const args = underTerminal(["-q", "127.0.0.1", String(echo.port)]);
+
+  await t.step("Left, typing in the middle, Up to recall, BYE", async () => {
+    await using proc = spawn(["script"], args, { stdin: true });
+    await proc.waitFor("stdout", "> ");
+    await proc.write("hello\x1b[D\x1b[DX\r");
+    // Keys go in once the next prompt is drawn: the terminal is raw again.
+    await proc.waitFor("stdout", "\r\nhelXlo\r\n\r> ");
+    await proc.write("\x1b[A\r");
+    await proc.waitFor("stdout", /\r\nhelXlo\r\n[^]*\r\nhelXlo\r\n\r> /);
+    await proc.write("BYE\r");
+    const result = await proc.wait();
+    assertEquals(result.code, 0, result.stdout);
+    assert(
+      result.stdout.endsWith("\r\nBYE\r\n"),
+      JSON.stringify(result.stdout),
+    );
+    // The server saw the edited line twice, then BYE: no escape sequence.
+    const [closed] = await echo.closedCount(1);
+    assertEquals(closed!.bytes, "helXlo\nhelXlo\nBYE\n".length);
+  });
+
+  await t.step(
+    "Ctrl-C while waiting for an echo: a newline, exit 130",
+    async () => {
+      // A server that reads and never echoes.
+      using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+      const silent = (async () => {
+        using conn = await listener.accept();
+        while (
+          (await conn.read(new Uint8Array(64)).catch(() => null)) !== null
+        );
+      })();
+      await using proc = spawn(
+        ["script"],
+        underTerminal(["-q", "127.0.0.1", String(listener.addr.port)]),
+        { stdin: true },
+      );
+      await proc.waitFor("stdout", "> ");
+      await proc.write("hi\r");
+      // Once the editor has handed the terminal back (nothing shows when),
+      // the terminal turns Ctrl-C into SIGINT; one typed before that waits
+      // unread. So press it until the client is gone.
+      for (let i = 0; i < 100 && !proc.exited; i++) {
+        await proc.write("\x03").catch(() => {});
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      const result = await proc.wait();
+      await silent;
+      assertEquals(result.code, 130, JSON.stringify(result.stdout));
+      assertMatch(result.stdout, /\^C\r?\n$/);
+    },
+  );
+
+  await t.step("Ctrl-C: ^C, a newline, exit 130", async () => {
+    await using proc = spawn(["script"], args, { stdin: true });
+    await proc.waitFor("stdout", "> ");
+    await proc.write("abc\x03");
+    const result = await proc.wait();
+    assertEquals(result.code, 130, result.stdout);
+    // The terminal turns the editor's \r\n into \r\r\n.
+    assertMatch(result.stdout, /\^C\r+\n$/);
+  });
+});

@@ -1,0 +1,170 @@
+// Copyright the deno-echo authors. MIT license.
+
+import { assert, assertEquals } from "@std/assert";
+import {
+  MAX_BUFFER_SIZE,
+  MIN_BUFFER_SIZE,
+  poolBuffer,
+  ReadBuffer,
+  takePooledBuffer,
+  WASM_BUFFER_MIN,
+} from "../../src/echo/read_buffer.ts";
+import {
+  freeWasmBuffers,
+  isInWasmMemory,
+  returnWasmBuffer,
+  takeWasmBuffer,
+  WASM_BUFFER_SIZE,
+} from "../../src/echo/wasm_buffers.ts";
+
+/** Pretends a read of `n` bytes into the current buffer. */
+function read(buffer: ReadBuffer, n: number): void {
+  buffer.afterRead(buffer.current.subarray(0, n));
+}
+
+Deno.test("ReadBuffer doubles after full reads up to MAX_BUFFER_SIZE", () => {
+  const buffer = new ReadBuffer();
+  assertEquals(buffer.current.length, MIN_BUFFER_SIZE);
+  const sizes: number[] = [];
+  for (let i = 0; i < 12; i++) {
+    read(buffer, buffer.current.length);
+    sizes.push(buffer.current.length);
+  }
+  assertEquals(
+    sizes.slice(0, 7),
+    [1, 2, 4, 8, 16, 32, 64].map((k) => k * 1024),
+  );
+  assert(sizes.every((s) => s <= MAX_BUFFER_SIZE));
+  assertEquals(sizes.at(-1), MAX_BUFFER_SIZE);
+});
+
+Deno.test("ReadBuffer shrinks back after a run of small reads, not before", () => {
+  const buffer = new ReadBuffer();
+  for (let i = 0; i < 4; i++) read(buffer, buffer.current.length);
+  const grown = buffer.current;
+  assertEquals(grown.length, 8 * 1024);
+  for (let i = 0; i < 7; i++) read(buffer, 10);
+  assert(buffer.current === grown, "kept after 7 small reads");
+  // A read larger than the smallest buffer breaks the run.
+  read(buffer, MIN_BUFFER_SIZE + 1);
+  for (let i = 0; i < 7; i++) read(buffer, 10);
+  assert(buffer.current === grown, "kept: the run started over");
+  read(buffer, 10);
+  assertEquals(buffer.current.length, MIN_BUFFER_SIZE);
+});
+
+Deno.test("ReadBuffer keeps using memory a BYOB read handed back", () => {
+  const buffer = new ReadBuffer();
+  const first = buffer.current;
+  // A BYOB read transfers the buffer: the view comes back on new memory.
+  const moved = new Uint8Array(
+    (first.buffer as ArrayBuffer).transfer(),
+    0,
+    100,
+  );
+  buffer.afterRead(moved);
+  assert(buffer.current.buffer === moved.buffer, "the moved memory is used");
+  assertEquals(buffer.current.length, MIN_BUFFER_SIZE);
+});
+
+Deno.test("takePooledBuffer() hands out buffers given back of the first size only", () => {
+  const given = new Uint8Array(MIN_BUFFER_SIZE);
+  poolBuffer(new Uint8Array(MIN_BUFFER_SIZE * 2));
+  poolBuffer(given);
+  assert(takePooledBuffer() === given);
+  const fresh = takePooledBuffer();
+  assertEquals(fresh.length, MIN_BUFFER_SIZE);
+});
+
+/** Grows a buffer with full reads until it is `size` bytes. */
+function growTo(buffer: ReadBuffer, size: number): void {
+  while (buffer.current.length < size) read(buffer, buffer.current.length);
+}
+
+Deno.test("a pool's buffer holds the largest read buffer", () => {
+  assert(MAX_BUFFER_SIZE <= WASM_BUFFER_SIZE);
+});
+
+Deno.test("ReadBuffer with wasm reads into the WebAssembly pool from WASM_BUFFER_MIN up", () => {
+  const free = freeWasmBuffers();
+  const buffer = new ReadBuffer(undefined, { wasm: true });
+  const sizes: number[] = [];
+  while (buffer.current.length < WASM_BUFFER_MIN) {
+    assert(!buffer.inWasm && !isInWasmMemory(buffer.current));
+    read(buffer, buffer.current.length);
+    sizes.push(buffer.current.length);
+  }
+  assert(buffer.inWasm && isInWasmMemory(buffer.current));
+  assertEquals(freeWasmBuffers(), free - 1);
+  // It grows as an ordinary one does, inside the same pool's buffer.
+  growTo(buffer, MAX_BUFFER_SIZE);
+  assertEquals(sizes.slice(0, 3), [1024, 2048, 4096]);
+  assertEquals(buffer.current.length, MAX_BUFFER_SIZE);
+  assertEquals(freeWasmBuffers(), free - 1);
+  read(buffer, MAX_BUFFER_SIZE);
+  read(buffer, 100);
+  assertEquals(buffer.current.length, MAX_BUFFER_SIZE);
+  // A run of small reads shrinks it back, out of the pool.
+  for (let i = 0; i < 8; i++) read(buffer, 10);
+  assertEquals(buffer.current.length, MIN_BUFFER_SIZE);
+  assert(!buffer.inWasm && !isInWasmMemory(buffer.current));
+  assertEquals(freeWasmBuffers(), free);
+});
+
+Deno.test("ReadBuffer.release() gives a pool's buffer back", () => {
+  const free = freeWasmBuffers();
+  const buffer = new ReadBuffer(undefined, { wasm: true });
+  growTo(buffer, 8 * 1024);
+  assertEquals(freeWasmBuffers(), free - 1);
+  buffer.release();
+  assertEquals(freeWasmBuffers(), free);
+  assert(!buffer.inWasm);
+  assertEquals(buffer.current.length, 0);
+});
+
+Deno.test("ReadBuffer.release() gives a small buffer to the idle buffers", () => {
+  const buffer = new ReadBuffer(undefined, { wasm: true });
+  const small = buffer.current;
+  buffer.release();
+  assert(takePooledBuffer() === small);
+});
+
+Deno.test("ReadBuffer with wasm falls back to an ordinary buffer while the pool is empty", () => {
+  const taken: Uint8Array[] = [];
+  for (let b = takeWasmBuffer(); b !== undefined; b = takeWasmBuffer()) {
+    taken.push(b);
+  }
+  const buffer = new ReadBuffer(undefined, { wasm: true });
+  try {
+    growTo(buffer, MAX_BUFFER_SIZE);
+    assert(!buffer.inWasm && !isInWasmMemory(buffer.current));
+    const ordinary = buffer.current;
+    read(buffer, 100);
+    assert(buffer.current === ordinary, "kept while the pool is empty");
+    read(buffer, MAX_BUFFER_SIZE);
+    assert(buffer.current === ordinary, "kept while the pool is empty");
+    // Once a buffer is free, the next full read moves into it.
+    returnWasmBuffer(taken.pop()!);
+    read(buffer, 100);
+    assert(!buffer.inWasm, "a read that does not fill the buffer stays");
+    read(buffer, MAX_BUFFER_SIZE);
+    assert(buffer.inWasm && isInWasmMemory(buffer.current));
+    assertEquals(buffer.current.length, MAX_BUFFER_SIZE);
+    assertEquals(freeWasmBuffers(), 0);
+  } finally {
+    buffer.release();
+    for (const b of taken) returnWasmBuffer(b);
+  }
+});
+
+Deno.test("ReadBuffer without wasm, and a small one with it, take nothing from the pool", () => {
+  const free = freeWasmBuffers();
+  const plain = new ReadBuffer();
+  growTo(plain, MAX_BUFFER_SIZE);
+  assert(!plain.inWasm && !isInWasmMemory(plain.current));
+  const small = new ReadBuffer(undefined, { wasm: true });
+  growTo(small, WASM_BUFFER_MIN / 2);
+  for (let i = 0; i < 100; i++) read(small, WASM_BUFFER_MIN / 2 - 1);
+  assert(!small.inWasm);
+  assertEquals(freeWasmBuffers(), free);
+});
