@@ -6,7 +6,9 @@
 
 import { visibleControl } from "./escape.ts";
 
-const segmenter = new Intl.Segmenter(undefined, { granularity: "grapheme" });
+// Made on first use: building one loads ICU's break data, which cost every
+// start of the client (even `--help`) about 15 ms.
+let segmenter: Intl.Segmenter | undefined;
 
 /** Code units looked at around an index to find grapheme boundaries. */
 const NEAR = 64;
@@ -51,6 +53,7 @@ export function textWidth(text: string): number {
 /** Graphemes of a string (printable ASCII, the common case, quickly). */
 function graphemes(text: string): string[] {
   if (PRINTABLE_ASCII.test(text)) return text.split("");
+  segmenter ??= new Intl.Segmenter(undefined, { granularity: "grapheme" });
   return Array.from(segmenter.segment(text), (s) => s.segment);
 }
 

@@ -12,7 +12,7 @@ import { resolveAll } from "../net/resolve.ts";
 import { bindUdp, closeUdp } from "../udp/udp_socket.ts";
 import { comparePayload, payloadSeq, pingPayload } from "./ping_payload.ts";
 import type { PingSettings, Prober, ProbeSink } from "./ping_conn.ts";
-import { sourceFamily } from "./source_dial.ts";
+import { sourceFamily } from "../net/source.ts";
 
 /** How many lost probes are remembered to tell a late echo from a stray. */
 const LATE_WINDOW = 1024;

@@ -9,18 +9,9 @@ import { connect as tlsConnect } from "node:tls";
 import { formatAddress, ipFamily } from "../net/address.ts";
 import { denoError, NodeConn } from "../net/node_conn.ts";
 import { type IPFamily, resolveAll } from "../net/resolve.ts";
+import { type SourceAddress, sourceFamily } from "../net/source.ts";
 
-/** A local address (and port) to connect from. */
-export interface SourceAddress {
-  /** An IP literal of this host (IPv6 without brackets); `0.0.0.0` or `::` leave the choice to the system. */
-  hostname: string;
-  /**
-   * The local port; 0 lets the system pick.
-   *
-   * @default {0}
-   */
-  port?: number;
-}
+export { type SourceAddress, sourceFamily } from "../net/source.ts";
 
 /** What TLS over a `node:net` socket trusts and presents. */
 export interface NodeTlsOptions {
@@ -37,33 +28,6 @@ export interface NodeTlsOptions {
   unsafelyDisableHostnameVerification?: boolean;
   /** A client certificate chain and key, PEM. */
   clientCert?: { cert: string; key: string };
-}
-
-/**
- * The family of a source address, checked against `-4`/`-6`.
- *
- * @param source The source.
- * @param family The family asked for, if any.
- * @returns The source's family.
- * @throws {RangeError} If the source is no IP literal, or of the other
- * family.
- */
-export function sourceFamily(
-  source: SourceAddress,
-  family: IPFamily | undefined,
-): IPFamily {
-  const own = ipFamily(source.hostname);
-  if (own === 0) {
-    throw new RangeError(
-      `Invalid source "${source.hostname}": expected an IP address of this host`,
-    );
-  }
-  if (family !== undefined && family !== own) {
-    throw new RangeError(
-      `Source ${source.hostname} is IPv${own}, but IPv${family} was asked for`,
-    );
-  }
-  return own;
 }
 
 /**

@@ -4,7 +4,7 @@ import { listenAll, listenUnix, removeUnixSocket } from "../net/listen.ts";
 import { formatListener, type ListenerSpec } from "../net/listen_url.ts";
 import { serveUdp, type UdpEchoServer } from "../udp/udp_server.ts";
 import { callHook } from "../net/hook.ts";
-import { tlsSetup } from "./tls.ts";
+import { loadTls, tlsSetup } from "./tls.ts";
 import type { ListenerInfo, ServeOptions, ServerEvent } from "./types.ts";
 
 /**
@@ -134,7 +134,10 @@ async function openOne(
   // tls.ts), where the PROXY header, the timeout and the limits can get at
   // the socket before and during the handshake.
   // Checks the certificate and key, once; the server uses what it parsed.
-  if (spec.transport === "tls") tlsSetup(options.tls!);
+  if (spec.transport === "tls") {
+    await loadTls();
+    tlsSetup(options.tls!);
+  }
   const listeners = await bindSpec(spec, share, sharing(share, tcpOpener));
   const proxyProtocol = spec.proxyProtocol ?? options.proxyProtocol ?? false;
   return listeners.map((l) => {

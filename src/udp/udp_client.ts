@@ -1,9 +1,9 @@
 // Copyright the deno-echo authors. MIT license.
 
+import { sourceFamily } from "../net/source.ts";
 import { DEFAULT_HOSTNAME, DEFAULT_PORT } from "../net/defaults.ts";
 import type { RemoteInfo, Socket } from "node:dgram";
 import { checkDuration } from "../net/duration.ts";
-import { ipFamily } from "../net/address.ts";
 import { type IPFamily, resolveAll } from "../net/resolve.ts";
 import {
   type EchoSender,
@@ -286,7 +286,7 @@ export async function openUdpClient(
   signal?.throwIfAborted();
   const resolved = await resolveAll(
     hostname,
-    sourceFamily(options.source, family),
+    familyFor(options.source, family),
   );
   signal?.throwIfAborted();
 
@@ -315,23 +315,11 @@ export async function openUdpClient(
 }
 
 /** The family to resolve for: the source's, checked against `family`. */
-function sourceFamily(
+function familyFor(
   source: UdpClientOptions["source"],
   family: IPFamily | undefined,
 ): IPFamily | undefined {
-  if (source === undefined) return family;
-  const own = ipFamily(source.hostname);
-  if (own === 0) {
-    throw new RangeError(
-      `Invalid source "${source.hostname}": expected an IP address of this host`,
-    );
-  }
-  if (family !== undefined && family !== own) {
-    throw new RangeError(
-      `Source ${source.hostname} is IPv${own}, but IPv${family} was asked for`,
-    );
-  }
-  return own;
+  return source === undefined ? family : sourceFamily(source, family);
 }
 
 /**

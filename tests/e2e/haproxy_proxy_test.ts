@@ -197,6 +197,9 @@ Deno.test({
       backend: { hostname: "127.0.0.1", port: server.port },
       sendProxy: "send-proxy-v2",
       serverOptions: "check check-send-proxy inter 100",
+      // Checks end with a reset by default; one that comes before accept()
+      // leaves nothing to accept. `linger` closes them cleanly.
+      backendLines: ["option tcp-check", "tcp-check connect send-proxy linger"],
     });
     await server.waitFor(
       "stderr",
