@@ -119,13 +119,72 @@ export function connect(
   address: string,
   options?: ConnectAddressOptions,
 ): Promise<EchoClient>;
+/**
+ * Connects to a server's bound address as its handle reports it
+ * (`server.addr`, an entry of `server.listeners`): TCP for a network
+ * address, the socket for a Unix one.
+ *
+ * @example Connect to where a server really listens
+ * ```ts
+ * import { connect, serve } from "@deno-echo/echo";
+ * import { assertEquals } from "@std/assert";
+ *
+ * await using server = await serve({ hostname: "127.0.0.1", port: 0 });
+ * await using client = await connect(server.addr);
+ * assertEquals(await client.send("hi"), "hi");
+ * ```
+ *
+ * @param addr The address.
+ * @param options Family, timeout, cancellation and the longest line to
+ * accept.
+ * @returns A client for the new connection.
+ * @throws {TypeError} If it is a UDP address (see `openUdpClient`).
+ * @throws {Deno.errors.ConnectionRefused} If nothing listens there.
+ */
+export function connect(
+  addr: Deno.NetAddr,
+  options?: ConnectAddressOptions,
+): Promise<EchoClient<Deno.TcpConn>>;
+/**
+ * Connects to a server's bound address, network or Unix, as its handle
+ * reports it (`server.addr`).
+ *
+ * @example Connect to a server's first listener, whatever its kind
+ * ```ts
+ * import { connect, serve } from "@deno-echo/echo";
+ * import { assertEquals } from "@std/assert";
+ *
+ * await using server = await serve({ hostname: "127.0.0.1", port: 0 });
+ * const addr: Deno.NetAddr | Deno.UnixAddr = server.addr;
+ * await using client = await connect(addr);
+ * assertEquals(await client.send("hi"), "hi");
+ * ```
+ *
+ * @param addr The address.
+ * @param options Family, timeout, cancellation and the longest line to
+ * accept.
+ * @returns A client for the new connection.
+ * @throws {TypeError} If it is a UDP address (see `openUdpClient`).
+ * @throws {Deno.errors.ConnectionRefused} If nothing listens there.
+ */
+export function connect(
+  addr: Deno.NetAddr | Deno.UnixAddr,
+  options?: ConnectAddressOptions,
+): Promise<EchoClient>;
 export async function connect(
-  target: string | ConnectOptions = {},
+  target: string | ConnectOptions | Deno.NetAddr | Deno.UnixAddr = {},
   options: ConnectAddressOptions = {},
 ): Promise<EchoClient> {
   if (typeof target !== "string") {
-    const maxLineLength = checkMaxLineLength(target.maxLineLength);
-    return new EchoClient(await dial(target), { maxLineLength });
+    if (
+      "path" in target || ("transport" in target && target.transport === "udp")
+    ) {
+      return await connectAddr(target, options);
+    }
+    // Options, or a network address with options beside it.
+    const merged: ConnectOptions = { ...options, ...target };
+    const maxLineLength = checkMaxLineLength(merged.maxLineLength);
+    return new EchoClient(await dial(merged), { maxLineLength });
   }
   const maxLineLength = checkMaxLineLength(options.maxLineLength);
   const parsed = parseConnectAddress(target);
@@ -194,4 +253,20 @@ export function parseConnectAddress(address: string): ConnectTarget {
   const { hostname, port } = hostPort;
   const transport = scheme === "tls" ? "tls" : "tcp";
   return { transport, hostname, port: port ?? DEFAULT_PORT };
+}
+
+async function connectAddr(
+  addr: Deno.NetAddr | Deno.UnixAddr,
+  options: ConnectAddressOptions,
+): Promise<EchoClient> {
+  const maxLineLength = checkMaxLineLength(options.maxLineLength);
+  if (addr.transport === "udp") {
+    throw new TypeError(
+      "A UDP address takes openUdpClient(), not connect()",
+    );
+  }
+  const target: ConnectTarget = "path" in addr
+    ? { transport: "unix", path: addr.path }
+    : { transport: "tcp", hostname: addr.hostname, port: addr.port };
+  return new EchoClient(await open(target, options), { maxLineLength });
 }

@@ -207,3 +207,29 @@ Deno.test("connect() checks its arguments before dialing", async (t) => {
     }
   });
 });
+
+Deno.test("connect() takes a server's bound address: TCP, Unix, not UDP", async (t) => {
+  await t.step("server.addr of a TCP listener", async () => {
+    await using server = await serve({ hostname: "127.0.0.1", port: 0 });
+    await using client = await connect(server.addr);
+    assertEquals(await client.send("tcp"), "tcp");
+  });
+  await t.step("server.addr of a Unix listener", async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      await using server = await serve({ listen: [`unix:${dir}/s.sock`] });
+      assertEquals(server.addr.transport, "unix");
+      await using client = await connect(server.addr);
+      assertEquals(await client.send("unix"), "unix");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+  await t.step("a UDP address is a TypeError", async () => {
+    await assertRejects(
+      () => connect({ transport: "udp", hostname: "127.0.0.1", port: 7 }),
+      TypeError,
+      "openUdpClient",
+    );
+  });
+});

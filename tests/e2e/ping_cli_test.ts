@@ -300,6 +300,8 @@ Deno.test("echo-client ping goes on across a server restart and reports it", asy
     await proc.waitFor("stdout", /seq=3 /);
     await server.close();
     await proc.waitFor("stdout", /connection lost \(/);
+    // At least one probe goes unanswered before the server is back.
+    await proc.waitFor("stdout", /no (connection|echo) for seq=\d+/);
     server = await serve({ hostname: "127.0.0.1", port });
     const result = await proc.wait();
     assertEquals(result.code, 13, result.stdout + result.stderr);
