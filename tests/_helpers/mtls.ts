@@ -4,7 +4,7 @@
 // directory of a createTlsFixtures() set: one for "alice" signed by its CA,
 // and one for "mallory" signed by a second CA the server does not trust.
 
-import type { TlsFixtures } from "./tls.ts";
+import { NEW_KEY, openssl, type TlsFixtures } from "./tls.ts";
 
 /** The client certificates, their keys, and the untrusted CA. */
 export interface ClientCerts {
@@ -28,23 +28,6 @@ basicConstraints = critical,CA:FALSE
 keyUsage = critical,digitalSignature
 extendedKeyUsage = clientAuth
 `;
-
-const NEW_KEY = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"];
-
-async function openssl(dir: string, args: readonly string[]): Promise<void> {
-  const { success, stderr } = await new Deno.Command("openssl", {
-    args: [...args],
-    cwd: dir,
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  if (!success) {
-    throw new Error(
-      `openssl ${args.join(" ")} failed:\n${new TextDecoder().decode(stderr)}`,
-    );
-  }
-}
 
 async function clientCert(
   dir: string,

@@ -78,7 +78,11 @@ export async function toolAvailable(
   }
 }
 
-async function openssl(dir: string, args: readonly string[]): Promise<void> {
+/** Runs openssl in `dir`; fails with its stderr when it does. */
+export async function openssl(
+  dir: string,
+  args: readonly string[],
+): Promise<void> {
   const { success, stderr } = await new Deno.Command("openssl", {
     args: [...args],
     cwd: dir,
@@ -102,7 +106,13 @@ function serial(): string {
   }`;
 }
 
-const NEW_KEY = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"];
+/** openssl arguments for a new P-256 key. */
+export const NEW_KEY = [
+  "-newkey",
+  "ec",
+  "-pkeyopt",
+  "ec_paramgen_curve:P-256",
+];
 
 /** Makes the self-signed CA: `ca.pem` and `ca-key.pem` in `dir`. */
 async function makeCa(dir: string): Promise<void> {
