@@ -176,10 +176,13 @@ export async function connect(
   options: ConnectAddressOptions = {},
 ): Promise<EchoClient> {
   if (typeof target !== "string") {
-    if (
-      "path" in target || ("transport" in target && target.transport === "udp")
-    ) {
-      return await connectAddr(target, options);
+    if ("transport" in target && target.transport === "udp") {
+      throw new TypeError("A UDP address takes openUdpClient(), not connect()");
+    }
+    if ("path" in target) {
+      const maxLineLength = checkMaxLineLength(options.maxLineLength);
+      const unix: ConnectTarget = { transport: "unix", path: target.path };
+      return new EchoClient(await open(unix, options), { maxLineLength });
     }
     // Options, or a network address with options beside it.
     const merged: ConnectOptions = { ...options, ...target };
@@ -253,20 +256,4 @@ export function parseConnectAddress(address: string): ConnectTarget {
   const { hostname, port } = hostPort;
   const transport = scheme === "tls" ? "tls" : "tcp";
   return { transport, hostname, port: port ?? DEFAULT_PORT };
-}
-
-async function connectAddr(
-  addr: Deno.NetAddr | Deno.UnixAddr,
-  options: ConnectAddressOptions,
-): Promise<EchoClient> {
-  const maxLineLength = checkMaxLineLength(options.maxLineLength);
-  if (addr.transport === "udp") {
-    throw new TypeError(
-      "A UDP address takes openUdpClient(), not connect()",
-    );
-  }
-  const target: ConnectTarget = "path" in addr
-    ? { transport: "unix", path: addr.path }
-    : { transport: "tcp", hostname: addr.hostname, port: addr.port };
-  return new EchoClient(await open(target, options), { maxLineLength });
 }

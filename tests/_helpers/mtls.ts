@@ -4,7 +4,7 @@
 // directory of a createTlsFixtures() set: one for "alice" signed by its CA,
 // and one for "mallory" signed by a second CA the server does not trust.
 
-import { NEW_KEY, openssl, type TlsFixtures } from "./tls.ts";
+import { makeLeaf, NEW_KEY, openssl, type TlsFixtures } from "./tls.ts";
 
 /** The client certificates, their keys, and the untrusted CA. */
 export interface ClientCerts {
@@ -29,46 +29,6 @@ keyUsage = critical,digitalSignature
 extendedKeyUsage = clientAuth
 `;
 
-async function clientCert(
-  dir: string,
-  name: string,
-  subject: string,
-  ca: string,
-): Promise<void> {
-  await openssl(dir, [
-    "req",
-    "-new",
-    ...NEW_KEY,
-    "-nodes",
-    "-keyout",
-    `${name}-key.pem`,
-    "-out",
-    `${name}.csr`,
-    "-subj",
-    subject,
-  ]);
-  await openssl(dir, [
-    "x509",
-    "-req",
-    "-in",
-    `${name}.csr`,
-    "-CA",
-    `${ca}.pem`,
-    "-CAkey",
-    `${ca}-key.pem`,
-    "-set_serial",
-    `0x${Date.now().toString(16)}`,
-    "-days",
-    "2",
-    "-out",
-    `${name}.pem`,
-    "-extfile",
-    "client.cnf",
-    "-extensions",
-    "client_ext",
-  ]);
-}
-
 /**
  * Makes the client certificates in the fixtures' directory (removed with
  * it).
@@ -79,7 +39,11 @@ async function clientCert(
 export async function createClientCerts(fx: TlsFixtures): Promise<ClientCerts> {
   const { dir } = fx;
   await Deno.writeTextFile(`${dir}/client.cnf`, EXTENSIONS);
-  await clientCert(dir, "alice", "/CN=alice/O=Example", "ca");
+  await makeLeaf(dir, "alice", {
+    subject: "/CN=alice/O=Example",
+    extensions: "client_ext",
+    extfile: "client.cnf",
+  });
   await openssl(dir, [
     "req",
     "-x509",
@@ -99,7 +63,12 @@ export async function createClientCerts(fx: TlsFixtures): Promise<ClientCerts> {
     "-addext",
     "keyUsage=critical,keyCertSign,cRLSign",
   ]);
-  await clientCert(dir, "mallory", "/CN=mallory", "untrusted-ca");
+  await makeLeaf(dir, "mallory", {
+    subject: "/CN=mallory",
+    extensions: "client_ext",
+    extfile: "client.cnf",
+    ca: "untrusted-ca",
+  });
   const read = (name: string): Promise<string> =>
     Deno.readTextFile(`${dir}/${name}`);
   return {

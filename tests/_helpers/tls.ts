@@ -137,16 +137,36 @@ async function makeCa(dir: string): Promise<void> {
   ]);
 }
 
+/** What {@linkcode makeLeaf} makes. */
+export interface LeafOptions {
+  /** The certificate's subject, as openssl's `-subj` takes it. */
+  subject: string;
+  /** The section of `extfile` with the certificate's extensions. */
+  extensions: string;
+  /**
+   * The signing CA's file name without `.pem`.
+   *
+   * @default {"ca"}
+   */
+  ca?: string;
+  /**
+   * The config file holding `extensions`.
+   *
+   * @default {"openssl.cnf"}
+   */
+  extfile?: string;
+}
+
 /**
- * Makes a leaf the CA signs: `NAME.pem` and `NAME-key.pem` in `dir`, for
- * `subject`, with the `extensions` section of the config.
+ * Makes a certificate a CA signs: `NAME.pem` and `NAME-key.pem` in `dir`
+ * (which holds the fixtures' `openssl.cnf`).
  */
-async function makeLeaf(
+export async function makeLeaf(
   dir: string,
   name: string,
-  subject: string,
-  extensions: string,
+  options: LeafOptions,
 ): Promise<void> {
+  const { subject, extensions, ca = "ca", extfile = "openssl.cnf" } = options;
   await openssl(dir, [
     "req",
     "-new",
@@ -157,7 +177,7 @@ async function makeLeaf(
     "-out",
     `${name}.csr`,
     "-subj",
-    `/CN=${subject}`,
+    subject,
     "-config",
     "openssl.cnf",
   ]);
@@ -167,9 +187,9 @@ async function makeLeaf(
     "-in",
     `${name}.csr`,
     "-CA",
-    "ca.pem",
+    `${ca}.pem`,
     "-CAkey",
-    "ca-key.pem",
+    `${ca}-key.pem`,
     "-set_serial",
     serial(),
     "-days",
@@ -177,7 +197,7 @@ async function makeLeaf(
     "-out",
     `${name}.pem`,
     "-extfile",
-    "openssl.cnf",
+    extfile,
     "-extensions",
     extensions,
   ]);
@@ -218,8 +238,14 @@ export async function createTlsFixtures(): Promise<TlsFixtures | null> {
   try {
     await Deno.writeTextFile(`${dir}/openssl.cnf`, CONFIG);
     await makeCa(dir);
-    await makeLeaf(dir, "localhost", "localhost", "leaf_ext");
-    await makeLeaf(dir, "other", OTHER_NAME, "other_ext");
+    await makeLeaf(dir, "localhost", {
+      subject: "/CN=localhost",
+      extensions: "leaf_ext",
+    });
+    await makeLeaf(dir, "other", {
+      subject: `/CN=${OTHER_NAME}`,
+      extensions: "other_ext",
+    });
     return await readFixtures(dir, remove);
   } catch (error) {
     await remove();
