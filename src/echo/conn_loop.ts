@@ -9,11 +9,7 @@ import { closeQuietly } from "../net/close.ts";
 import { EchoCut } from "./cut.ts";
 import { type EchoCloser, EchoRun } from "./echo_run.ts";
 import { countConnection, type FairShare, fairTurn } from "./fair_turn.ts";
-import {
-  MIN_BUFFER_SIZE,
-  ReadBuffer,
-  takePooledBuffer,
-} from "./read_buffer.ts";
+import { ReadBuffer, takePooledBuffer } from "./read_buffer.ts";
 import type {
   EchoOptions,
   EchoResult,
@@ -55,30 +51,36 @@ export async function echoConn(
   stopper?: EchoStopper,
 ): Promise<EchoResult> {
   const cut = new EchoCut(options);
-  const run = new EchoRun(new ConnCloser(conn), cut, options, stopper);
+  // One object for the closer and the fair share: every object counts, per
+  // idle connection.
+  const closer = new ConnCloser(conn);
+  const run = new EchoRun(closer, cut, options, stopper);
   const idle = run.idle;
   countConnection(1);
-  const share: FairShare = { turn: -1, reads: 0 };
   // Grown buffers in the WebAssembly pool: read into, scanned and written
   // from where they are.
   const reads = new ReadBuffer(takePooledBuffer(), { wasm: true });
+  // The last chunk's view, dropped before the next read waits: a view kept
+  // in the suspended loop would be one more object per idle connection.
+  let value: Uint8Array = EMPTY;
   try {
     while (true) {
-      const wait = fairTurn(share);
+      const wait = fairTurn(closer);
       if (wait) await wait;
       const n = await conn.read(reads.current);
       if (n === null) return await run.atEof();
       idle.activity++;
-      const value = reads.current.subarray(0, n);
+      value = reads.current.subarray(0, n);
       const end = cut.find(value);
-      const chunk = end < 0 ? value : value.subarray(0, end);
-      for (let off = 0; off < chunk.length;) {
-        off += await conn.write(off === 0 ? chunk : chunk.subarray(off));
+      if (end >= 0) value = value.subarray(0, end);
+      for (let off = 0; off < value.length;) {
+        off += await conn.write(off === 0 ? value : value.subarray(off));
         idle.activity++;
       }
-      cut.bytes += chunk.length;
+      cut.bytes += value.length;
       if (end >= 0) return await run.atCut();
       reads.afterRead(value);
+      value = EMPTY;
     }
   } catch (error) {
     return run.failed(error);
@@ -90,8 +92,20 @@ export async function echoConn(
   }
 }
 
-/** Closes a connection, once, by its own methods. */
-class ConnCloser implements EchoCloser {
+const EMPTY: Uint8Array = new Uint8Array(0);
+/**
+ * Where lingering closes read what they discard: one buffer for all of them,
+ * since what lands in it is never looked at.
+ */
+const LINGER_SINK = new Uint8Array(16 * 1024);
+
+/**
+ * Closes a connection, once, by its own methods; and keeps its share of the
+ * fair turns.
+ */
+class ConnCloser implements EchoCloser, FairShare {
+  turn = -1;
+  reads = 0;
   readonly #conn: ConnLike;
   #closed = false;
 
@@ -109,8 +123,7 @@ class ConnCloser implements EchoCloser {
     await this.#conn.closeWrite();
     const timer = setTimeout(() => this.#close(), timeout);
     try {
-      const sink = new Uint8Array(MIN_BUFFER_SIZE);
-      while (await this.#conn.read(sink) !== null) {
+      while (await this.#conn.read(LINGER_SINK) !== null) {
         // Discard.
       }
     } catch {

@@ -1,7 +1,7 @@
 // Copyright the deno-echo authors. MIT license.
 
 import type { EchoCut } from "./cut.ts";
-import { type IdleWatch, watchIdle } from "./idle_sweeper.ts";
+import { type IdleTarget, type IdleWatch, watchIdle } from "./idle_sweeper.ts";
 import type { EchoOptions, EchoResult, EchoStopper } from "./types.ts";
 
 /** How an echo loop closes its connection, over a conn or over streams. */
@@ -36,7 +36,7 @@ interface Stopped {
  * {@linkcode EchoRun.failed} gives; it calls {@linkcode EchoRun.release}
  * when it is done.
  */
-export class EchoRun {
+export class EchoRun implements IdleTarget {
   /** Where the echo cuts, and the bytes echoed so far. */
   readonly cut: EchoCut;
   /**
@@ -48,7 +48,7 @@ export class EchoRun {
   readonly #closer: EchoCloser;
   readonly #lingerTimeout: number;
   readonly #signal: AbortSignal | undefined;
-  readonly #onAbort: () => void;
+  readonly #onAbort: (() => void) | undefined;
   #stopped: Stopped | undefined;
 
   /**
@@ -70,19 +70,29 @@ export class EchoRun {
     this.#closer = closer;
     this.#lingerTimeout = lingerTimeout;
     this.#signal = signal;
-    this.#onAbort = () => this.#stop("aborted", signal?.reason);
-    if (signal?.aborted) this.#onAbort();
-    signal?.addEventListener("abort", this.#onAbort, { once: true });
+    // Only what is asked for: each closure costs every idle connection.
+    if (signal !== undefined) {
+      const onAbort = () => this.#stop("aborted", signal.reason);
+      this.#onAbort = onAbort;
+      if (signal.aborted) onAbort();
+      signal.addEventListener("abort", onAbort, { once: true });
+    }
     if (stopper !== undefined) {
       stopper.stop = (reason) => this.#stop("aborted", reason);
     }
-    this.idle = idleTimeout > 0
-      ? watchIdle(idleTimeout, (idleFor) =>
-        this.#stop(
-          "idle",
-          new Deno.errors.TimedOut(`Idle for ${Math.round(idleFor)} ms`),
-        ))
-      : { activity: 0, cancel(): void {} };
+    this.idle = watchIdle(idleTimeout, this);
+  }
+
+  /**
+   * Stops the echo as idle: for the idle watch.
+   *
+   * @param idleFor Milliseconds without a read or a write.
+   */
+  idled(idleFor: number): void {
+    this.#stop(
+      "idle",
+      new Deno.errors.TimedOut(`Idle for ${Math.round(idleFor)} ms`),
+    );
   }
 
   #stop(reason: "aborted" | "idle", error: unknown): void {
@@ -131,7 +141,9 @@ export class EchoRun {
   /** Stops watching, and gives back the stream's locks. */
   release(): void {
     this.idle.cancel();
-    this.#signal?.removeEventListener("abort", this.#onAbort);
+    if (this.#onAbort !== undefined) {
+      this.#signal?.removeEventListener("abort", this.#onAbort);
+    }
     this.#closer.release();
   }
 }

@@ -9,8 +9,13 @@
 
 import { returnWasmBuffer, takeWasmBuffer } from "./wasm_buffers.ts";
 
-/** Smallest read buffer: what an idle connection holds while it waits. */
-export const MIN_BUFFER_SIZE = 512;
+/**
+ * Smallest read buffer: what an idle connection holds while it waits. As
+ * small as Deno's own floor was measured with: 64 bytes, enough for a short
+ * line in one read; a larger message takes a few reads once while the
+ * buffer doubles.
+ */
+export const MIN_BUFFER_SIZE = 64;
 /**
  * Largest read buffer, reached after reads that fill the buffer; at most
  * `WASM_BUFFER_SIZE`, the size of a pool's buffer.
@@ -112,7 +117,10 @@ export class ReadBuffer {
     if (value.length === size) {
       next = Math.min(size * 2, MAX_BUFFER_SIZE);
       this.#small = 0;
-    } else if (value.length > MIN_BUFFER_SIZE) {
+    } else if (value.length > size / 4) {
+      // A quarter of the buffer or more: not small for it (64-byte messages
+      // in the 128-byte buffer they grew, say, which shrinking would only
+      // make grow again).
       this.#small = 0;
     } else if (size > MIN_BUFFER_SIZE && ++this.#small >= SHRINK_AFTER) {
       next = MIN_BUFFER_SIZE;

@@ -23,6 +23,7 @@ import type {
 import { closeQuietly } from "../net/close.ts";
 import { unmapIPv4 } from "../net/address.ts";
 import { type EchoResult, type EchoStopper, echoWith } from "../echo/echo.ts";
+import { isConnLike } from "../echo/conn_loop.ts";
 import type { UdpEchoServer, UdpEchoStats } from "../udp/udp_server.ts";
 import type { Cidr } from "../proxy/cidr.ts";
 
@@ -231,8 +232,14 @@ export class Server implements EchoServer {
       // Told to stop before the echo began (during the handshake, say).
       if (live.stopped) live.stop!(stopError());
       result = await echoing;
-    } finally {
+      // The conn loop closes its connection itself (a second close would
+      // throw, and an error costs a stack trace, at every connection); the
+      // stream loop ends the streams, which may leave the resource open.
+      if (!isConnLike(conn)) closeQuietly(conn);
+    } catch (error) {
       closeQuietly(conn);
+      throw error;
+    } finally {
       this.#forget(info, live);
     }
     const durationMs = performance.now() - started;

@@ -31,8 +31,8 @@ Deno.test("ReadBuffer doubles after full reads up to MAX_BUFFER_SIZE", () => {
     sizes.push(buffer.current.length);
   }
   assertEquals(
-    sizes.slice(0, 7),
-    [1, 2, 4, 8, 16, 32, 64].map((k) => k * 1024),
+    sizes.slice(0, 11),
+    [128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536, 65536],
   );
   assert(sizes.every((s) => s <= MAX_BUFFER_SIZE));
   assertEquals(sizes.at(-1), MAX_BUFFER_SIZE);
@@ -40,16 +40,17 @@ Deno.test("ReadBuffer doubles after full reads up to MAX_BUFFER_SIZE", () => {
 
 Deno.test("ReadBuffer shrinks back after a run of small reads, not before", () => {
   const buffer = new ReadBuffer();
-  for (let i = 0; i < 4; i++) read(buffer, buffer.current.length);
+  for (let i = 0; i < 7; i++) read(buffer, buffer.current.length);
   const grown = buffer.current;
   assertEquals(grown.length, 8 * 1024);
   for (let i = 0; i < 7; i++) read(buffer, 10);
   assert(buffer.current === grown, "kept after 7 small reads");
-  // A read larger than the smallest buffer breaks the run.
-  read(buffer, MIN_BUFFER_SIZE + 1);
+  // A read of more than a quarter of the buffer breaks the run.
+  read(buffer, grown.length / 4 + 1);
   for (let i = 0; i < 7; i++) read(buffer, 10);
   assert(buffer.current === grown, "kept: the run started over");
-  read(buffer, 10);
+  // A quarter is small.
+  read(buffer, grown.length / 4);
   assertEquals(buffer.current.length, MIN_BUFFER_SIZE);
 });
 
@@ -60,7 +61,7 @@ Deno.test("ReadBuffer keeps using memory a BYOB read handed back", () => {
   const moved = new Uint8Array(
     (first.buffer as ArrayBuffer).transfer(),
     0,
-    100,
+    MIN_BUFFER_SIZE - 1,
   );
   buffer.afterRead(moved);
   assert(buffer.current.buffer === moved.buffer, "the moved memory is used");
@@ -98,11 +99,11 @@ Deno.test("ReadBuffer with wasm reads into the WebAssembly pool from WASM_BUFFER
   assertEquals(freeWasmBuffers(), free - 1);
   // It grows as an ordinary one does, inside the same pool's buffer.
   growTo(buffer, MAX_BUFFER_SIZE);
-  assertEquals(sizes.slice(0, 3), [1024, 2048, 4096]);
+  assertEquals(sizes.slice(0, 6), [128, 256, 512, 1024, 2048, 4096]);
   assertEquals(buffer.current.length, MAX_BUFFER_SIZE);
   assertEquals(freeWasmBuffers(), free - 1);
   read(buffer, MAX_BUFFER_SIZE);
-  read(buffer, 100);
+  read(buffer, MAX_BUFFER_SIZE / 4);
   assertEquals(buffer.current.length, MAX_BUFFER_SIZE);
   // A run of small reads shrinks it back, out of the pool.
   for (let i = 0; i < 8; i++) read(buffer, 10);
