@@ -118,7 +118,7 @@ export class ReadBuffer {
       next = Math.min(size * 2, MAX_BUFFER_SIZE);
       this.#small = 0;
     } else if (value.length > size / 4) {
-      // A quarter of the buffer or more: not small for it (64-byte messages
+      // More than a quarter of the buffer: not small for it (64-byte messages
       // in the 128-byte buffer they grew, say, which shrinking would only
       // make grow again).
       this.#small = 0;
