@@ -8,9 +8,22 @@
 // Numbers depend on the machine and on whatever else runs on it: compare
 // rows of one run (the "x first" column), not runs on different days.
 //
-//   deno run --allow-net --allow-run --allow-read tests/bench/suite.ts [SECONDS]
+// Then it runs the micro-benchmarks (`deno bench tests/bench/`). With
+// `--workers N` it prints the workers scaling table instead (scaling.ts).
+//
+//   deno run --allow-net=127.0.0.1 --allow-run --allow-read \
+//     tests/bench/suite.ts [SECONDS] [--workers N]
 
-import { fileURLToPath } from "node:url";
+import { parseArgs } from "@std/cli";
+import { MAX_ISOLATES } from "../../src/server/admission.ts";
+import { runScaling } from "./scaling.ts";
+import {
+  print,
+  PROCESS_TIMEOUT,
+  root,
+  startServer,
+  stopServer,
+} from "./_server_process.ts";
 
 interface Case {
   name: string;
@@ -35,16 +48,9 @@ const CASES: Case[] = [
 const IDLE_CONNECTIONS = 10_000;
 
 /** Seconds each case measures for (after a 0.5 s warm-up). */
-const SECONDS = Number(Deno.args[0] ?? 2);
-/** Bound on one client run, and on the server's start and stop. */
-const PROCESS_TIMEOUT = 30_000;
-
-const root = (name: string): string =>
-  fileURLToPath(new URL(`../../${name}`, import.meta.url));
-const encoder = new TextEncoder();
-const print = (text: string): void => {
-  Deno.stdout.writeSync(encoder.encode(text + "\n"));
-};
+const DEFAULT_SECONDS = 2;
+/** The longest a case may measure for, in seconds. */
+const MAX_SECONDS = 20;
 
 /** The fields of `echo-client bench --json` that the table shows. */
 interface BenchJson {
@@ -65,59 +71,11 @@ interface Row {
   stderr: string;
 }
 
-interface Server {
-  child: Deno.ChildProcess;
-  port: number;
-  /** Everything the server writes on stderr (its log), once it exits. */
-  log: Promise<string>;
-}
-
-/** Starts the server; resolves once it listens. */
-async function startServer(): Promise<Server> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      root("server.ts"),
-      "--hostname",
-      "127.0.0.1",
-      "--port",
-      "0",
-      "--quiet",
-      // The idle-memory step holds 10,000 connections from this one address.
-      "--max-per-ip",
-      "0",
-    ],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const log = new Response(child.stderr).text();
-  const lines = child.stdout.pipeThrough(new TextDecoderStream()).values();
-  let text = "";
-  const timer = setTimeout(() => child.kill("SIGKILL"), PROCESS_TIMEOUT);
-  try {
-    for (;;) {
-      const { value, done } = await lines.next();
-      if (done) {
-        throw new Error(`echo-server exited before listening: ${await log}`);
-      }
-      text += value;
-      const match = /^Listening on 127\.0\.0\.1:([0-9]+)$/m.exec(text);
-      if (match) {
-        // Nothing more comes on stdout; read it to the end regardless.
-        void (async () => {
-          for await (const _ of lines) { /* discard */ }
-        })();
-        return { child, port: Number(match[1]), log };
-      }
-    }
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-async function runCase(port: number, item: Case): Promise<Row> {
+async function runCase(
+  port: number,
+  item: Case,
+  seconds: number,
+): Promise<Row> {
   const output = await new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -126,7 +84,7 @@ async function runCase(port: number, item: Case): Promise<Row> {
       "bench",
       `127.0.0.1:${port}`,
       "-d",
-      `${SECONDS}s`,
+      `${seconds}s`,
       "--warmup",
       "500ms",
       "--json",
@@ -291,22 +249,76 @@ function table(rows: Row[]): string {
   ].join("\n");
 }
 
-if (import.meta.main) {
-  if (!(SECONDS > 0 && SECONDS <= 20)) {
-    throw new RangeError(`Invalid seconds "${Deno.args[0]}": expected 0 to 20`);
+/** The suite's command line. */
+export interface SuiteArgs {
+  /** Seconds each load measures for. */
+  seconds: number;
+  /** With a number, the workers scaling table up to that many isolates. */
+  workers: number | undefined;
+}
+
+const USAGE =
+  "Usage: deno task bench [SECONDS] [--workers N]  (SECONDS: more than 0, " +
+  `at most ${MAX_SECONDS}, default ${DEFAULT_SECONDS}; N: 1 to ${MAX_ISOLATES})`;
+
+/**
+ * Parses `[SECONDS] [--workers N]`.
+ *
+ * @throws {RangeError} With a one-line message for anything else.
+ */
+export function parseSuiteArgs(args: readonly string[]): SuiteArgs {
+  const parsed = parseArgs([...args], {
+    string: ["workers", "_"],
+    unknown: (arg, key) => {
+      if (key !== undefined) throw new RangeError(`Unknown option "${arg}"`);
+      return true;
+    },
+  });
+  const positionals = parsed._.map(String);
+  if (positionals.length > 1) {
+    throw new RangeError(`Unexpected argument "${positionals[1]}"`);
   }
-  const { child, port, log } = await startServer();
+  const text = positionals[0];
+  const seconds = text === undefined ? DEFAULT_SECONDS : Number(text);
+  if (
+    text !== undefined && !/^[0-9]*\.?[0-9]+$/.test(text) ||
+    !(seconds > 0 && seconds <= MAX_SECONDS)
+  ) {
+    throw new RangeError(
+      `Invalid seconds "${text}": expected a number more than 0, at most ${MAX_SECONDS}`,
+    );
+  }
+  const { workers } = parsed;
+  if (workers === undefined) return { seconds, workers: undefined };
+  const count = Number(workers);
+  if (!/^[0-9]+$/.test(workers) || !(count >= 1 && count <= MAX_ISOLATES)) {
+    throw new RangeError(
+      `Invalid --workers "${workers}": expected a whole number from 1 to ${MAX_ISOLATES}`,
+    );
+  }
+  return { seconds, workers: count };
+}
+
+/** Runs the load cases and prints their table; true if every case passed. */
+async function runSuite(seconds: number): Promise<boolean> {
+  const server = await startServer(["--allow-net"], [
+    "--quiet",
+    // The idle-memory step holds 10,000 connections from this one address.
+    "--max-per-ip",
+    "0",
+  ]);
+  const { child, port } = server;
   const rows: Row[] = [];
   try {
     print(
       `echo-server on 127.0.0.1:${port}; each case: echo-client bench ` +
-        `-d ${SECONDS}s --warmup 500ms (Deno ${Deno.version.deno}, ` +
+        `-d ${seconds}s --warmup 500ms (Deno ${Deno.version.deno}, ` +
         `${navigator.hardwareConcurrency} CPUs)\n`,
     );
     // First, while the server's heap holds nothing from the loads.
     print(await idleMemory(child.pid, port, IDLE_CONNECTIONS) + "\n");
     for (const item of CASES) {
-      const row = await runCase(port, item);
+      const row = await runCase(port, item, seconds);
       rows.push(row);
       const r = row.result;
       if (row.code !== 0 || r === undefined) {
@@ -316,15 +328,45 @@ if (import.meta.main) {
       }
     }
   } finally {
-    child.kill("SIGTERM");
-    const timer = setTimeout(() => child.kill("SIGKILL"), PROCESS_TIMEOUT);
-    const status = await child.status;
-    clearTimeout(timer);
-    if (!status.success) {
-      print(`echo-server exited with ${status.code}:\n${await log}`);
-    }
+    const failure = await stopServer(server);
+    if (failure !== undefined) print(failure);
   }
   print(table(rows));
-  const failed = rows.filter((r) => r.code !== 0 || r.result === undefined);
-  if (failed.length > 0) Deno.exitCode = 1;
+  return rows.every((r) => r.code === 0 && r.result !== undefined);
+}
+
+/** `deno bench tests/bench/`, printing to this process's stdout and stderr. */
+async function runMicroBenchmarks(): Promise<number> {
+  print("");
+  const { code } = await new Deno.Command(Deno.execPath(), {
+    args: ["bench", "tests/bench/"],
+    cwd: root(""),
+    stdin: "null",
+    stdout: "inherit",
+    stderr: "inherit",
+  }).output();
+  return code;
+}
+
+async function main(args: readonly string[]): Promise<number> {
+  let parsed: SuiteArgs;
+  try {
+    parsed = parseSuiteArgs(args);
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    Deno.stderr.writeSync(
+      new TextEncoder().encode(`suite.ts: ${error.message}\n${USAGE}\n`),
+    );
+    return 2;
+  }
+  if (parsed.workers !== undefined) {
+    return await runScaling(parsed.workers, parsed.seconds) ? 0 : 1;
+  }
+  const passed = await runSuite(parsed.seconds);
+  const code = await runMicroBenchmarks();
+  return passed ? code : 1;
+}
+
+if (import.meta.main) {
+  Deno.exitCode = await main(Deno.args);
 }

@@ -1,0 +1,104 @@
+// Copyright the deno-echo authors. MIT license.
+
+// echo-server as a child process of the benchmark suite: started on a free
+// loopback port (read from its `Listening on` line), stopped with SIGTERM.
+
+import { fileURLToPath } from "node:url";
+
+/** Bound on one client run, and on the server's start and stop. */
+export const PROCESS_TIMEOUT = 30_000;
+
+/** Absolute path of a file in the project root. */
+export const root = (name: string): string =>
+  fileURLToPath(new URL(`../../${name}`, import.meta.url));
+
+const encoder = new TextEncoder();
+
+/** Writes one line to stdout. */
+export const print = (text: string): void => {
+  Deno.stdout.writeSync(encoder.encode(text + "\n"));
+};
+
+/** A running echo-server. */
+export interface Server {
+  child: Deno.ChildProcess;
+  port: number;
+  /** Everything the server writes on stderr (its log), once it exits. */
+  log: Promise<string>;
+}
+
+/**
+ * Starts `deno run FLAGS server.ts --hostname 127.0.0.1 --port 0 ARGS`;
+ * resolves once it listens.
+ */
+export async function startServer(
+  flags: readonly string[],
+  args: readonly string[],
+): Promise<Server> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      ...flags,
+      root("server.ts"),
+      "--hostname",
+      "127.0.0.1",
+      "--port",
+      "0",
+      ...args,
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const log = new Response(child.stderr).text();
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).values();
+  let text = "";
+  const timer = setTimeout(() => child.kill("SIGKILL"), PROCESS_TIMEOUT);
+  try {
+    for (;;) {
+      const { value, done } = await lines.next();
+      if (done) {
+        throw new Error(`echo-server exited before listening: ${await log}`);
+      }
+      text += value;
+      const match = /^Listening on 127\.0\.0\.1:([0-9]+)$/m.exec(text);
+      if (match) {
+        // Nothing more comes on stdout; read it to the end regardless.
+        void (async () => {
+          for await (const _ of lines) { /* discard */ }
+        })();
+        return { child, port: Number(match[1]), log };
+      }
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Stops the server with SIGTERM (SIGKILL if it is still running after
+ * {@linkcode PROCESS_TIMEOUT}).
+ *
+ * @returns Its log if it did not exit cleanly, else undefined.
+ */
+export async function stopServer(
+  server: Server,
+  timeout: number = PROCESS_TIMEOUT,
+): Promise<string | undefined> {
+  const { child, log } = server;
+  try {
+    child.kill("SIGTERM");
+  } catch {
+    // Already exited: its status says how.
+  }
+  const timer = setTimeout(() => {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* exited meanwhile */ }
+  }, timeout);
+  const status = await child.status;
+  clearTimeout(timer);
+  return status.success
+    ? undefined
+    : `echo-server exited with ${status.code}:\n${await log}`;
+}
