@@ -1,6 +1,12 @@
 // Copyright the deno-echo authors. MIT license.
 
-import { isInWasmMemory, placeWord, scanInWasm } from "./wasm_buffers.ts";
+import {
+  canScanCopies,
+  isInWasmMemory,
+  placeWord,
+  scanCopy,
+  scanInWasm,
+} from "./wasm_buffers.ts";
 
 /** The quit word both programs use unless told otherwise. */
 export const DEFAULT_QUIT_WORD = "BYE";
@@ -13,6 +19,7 @@ function isSpace(byte: number): boolean {
 }
 
 let inWasm: (scanner: QuitWordScanner, chunk: Uint8Array) => boolean;
+let inJs: (scanner: QuitWordScanner, chunk: Uint8Array) => number;
 
 /**
  * Finds the end of the first line that says the quit word, in a byte stream
@@ -22,9 +29,11 @@ let inWasm: (scanner: QuitWordScanner, chunk: Uint8Array) => boolean;
  * (including `\r`) trimmed, it is exactly the word. The scanner keeps two
  * numbers between chunks, so its memory is constant whatever the line length,
  * and it finds the line however the stream is split (`B`, `YE\r`, `\n`).
- * Bytes are never copied or changed. A chunk of 128 bytes or more that lies
- * in the conn echo's WebAssembly read buffers is scanned with SIMD, any
- * other in JavaScript; both give the same answers.
+ * Bytes are never changed. A chunk of 128 bytes or more is scanned in
+ * WebAssembly with SIMD: where it lies if that is in the conn echo's read
+ * buffers, else copied there first (a copy and the SIMD scan cost less than
+ * the scan in JavaScript). Shorter chunks are scanned in JavaScript; both
+ * scans give the same answers.
  *
  * @example Find the quit line across chunks
  * ```ts
@@ -72,7 +81,12 @@ export class QuitWordScanner {
    * the following line.
    */
   scan(chunk: Uint8Array): number {
-    if (this.#inWasm(chunk)) return this.#scanInWasm(chunk);
+    return this.#inWasm(chunk)
+      ? this.#scanInWasm(chunk)
+      : this.#scanInJavaScript(chunk);
+  }
+
+  #scanInJavaScript(chunk: Uint8Array): number {
     const word = this.#word;
     const n = word.length;
     let matched = this.#matched;
@@ -121,18 +135,22 @@ export class QuitWordScanner {
 
   static {
     inWasm = (scanner, chunk) => scanner.#inWasm(chunk);
+    inJs = (scanner, chunk) => scanner.#scanInJavaScript(chunk);
   }
 
   /** Whether {@linkcode QuitWordScanner.scan} takes the WebAssembly path. */
   #inWasm(chunk: Uint8Array): boolean {
-    // The length first: `buffer` makes a small on-heap array move off heap.
     return chunk.length >= WASM_SCAN_MIN && this.#wordAt >= 0 &&
-      isInWasmMemory(chunk);
+      (canScanCopies() || isInWasmMemory(chunk));
   }
 
   #scanInWasm(chunk: Uint8Array): number {
     const state = this.#failed ? this.#matched | FAILED : this.#matched;
-    const end = scanInWasm(chunk, this.#wordAt, this.#word.length, state);
+    // Only a chunk of 128 bytes or more gets here, never an on-heap array,
+    // which reading `buffer` would move off heap.
+    const end = isInWasmMemory(chunk)
+      ? scanInWasm(chunk, this.#wordAt, this.#word.length, state)
+      : scanCopy(chunk, this.#wordAt, this.#word.length, state);
     if (end >= 0) {
       this.#matched = 0;
       this.#failed = false;
@@ -173,6 +191,21 @@ export function scansInWasm(
   chunk: Uint8Array,
 ): boolean {
   return inWasm(scanner, chunk);
+}
+
+/**
+ * Scans a chunk as {@linkcode QuitWordScanner.scan} does, but always in
+ * JavaScript, whatever its size: for comparing the two scans.
+ *
+ * @param scanner The scanner; its state moves on as with `scan`.
+ * @param chunk The next bytes of its stream.
+ * @returns As `scan`.
+ */
+export function scanInJavaScript(
+  scanner: QuitWordScanner,
+  chunk: Uint8Array,
+): number {
+  return inJs(scanner, chunk);
 }
 
 /** The failed flag in the WebAssembly scan's state. */

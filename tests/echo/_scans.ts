@@ -1,12 +1,14 @@
 // Copyright the deno-echo authors. MIT license.
 
-// The two scans of QuitWordScanner, for tests that must hold for both: the
-// scanner itself (in JavaScript for chunks outside the WebAssembly memory),
-// and one that scans every chunk in WebAssembly, whatever its size.
+// The two scans of QuitWordScanner, for tests that must hold for both: one
+// that scans every chunk in JavaScript, and one that scans every chunk in
+// WebAssembly, whatever its size. (The scanner itself takes the one or the
+// other by the chunk's size.)
 
 import {
   DEFAULT_QUIT_WORD,
   QuitWordScanner,
+  scanInJavaScript,
 } from "../../src/echo/quit_word.ts";
 import {
   placeWord,
@@ -18,6 +20,13 @@ import {
 
 /** Where each word is in the WebAssembly memory (placed once per word). */
 const placed = new Map<string, number>();
+
+/** A scanner that scans every chunk in JavaScript, whatever its size. */
+export class JsOnlyScanner extends QuitWordScanner {
+  override scan(chunk: Uint8Array): number {
+    return scanInJavaScript(this, chunk);
+  }
+}
 
 /**
  * A scanner with the state handling of QuitWordScanner's WebAssembly path,
@@ -76,6 +85,6 @@ export type MakeScanner = (word?: string) => QuitWordScanner;
 
 /** Both scans, by name. */
 export const SCANS: readonly (readonly [string, MakeScanner])[] = [
-  ["JavaScript", (word) => new QuitWordScanner(word)],
+  ["JavaScript", (word) => new JsOnlyScanner(word)],
   ["WebAssembly", (word) => new WasmOnlyScanner(word)],
 ];

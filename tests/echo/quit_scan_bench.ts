@@ -1,10 +1,14 @@
 // Copyright the deno-echo authors. MIT license.
 
-// The quit-word scan in JavaScript against the WebAssembly one, over random
-// bytes (an LF every ~256 bytes): 64 KiB, the size of a bulk read, and the
-// small sizes that decide WASM_SCAN_MIN.
+// The quit-word scan in JavaScript against the WebAssembly one, in place and
+// on a copy, over random bytes (an LF every ~256 bytes): 64 KiB, the size of
+// a bulk read, and the small sizes that decide WASM_SCAN_MIN.
 
-import { QuitWordScanner, WASM_SCAN_MIN } from "../../src/echo/quit_word.ts";
+import {
+  QuitWordScanner,
+  scanInJavaScript,
+  WASM_SCAN_MIN,
+} from "../../src/echo/quit_word.ts";
 import {
   placeWord,
   returnWasmBuffer,
@@ -29,8 +33,15 @@ for (const size of [64 * KiB]) {
     group,
     baseline: true,
   }, () => {
-    new QuitWordScanner("BYE").scan(outside);
+    scanInJavaScript(new QuitWordScanner("BYE"), outside);
   });
+  Deno.bench(
+    `QuitWordScanner.scan() of ${group}, copied into WebAssembly`,
+    { group },
+    () => {
+      new QuitWordScanner("BYE").scan(outside);
+    },
+  );
   Deno.bench(
     `QuitWordScanner.scan() of ${group}, WebAssembly`,
     { group },
@@ -46,6 +57,9 @@ for (const size of [32, 64, 128, 192, 256, 384, 512, 1024, 4096]) {
   const scanner = new QuitWordScanner("BYE");
   const group = `${size} B`;
   Deno.bench(`scan ${group}, JavaScript`, { group, baseline: true }, () => {
+    scanInJavaScript(scanner, outside);
+  });
+  Deno.bench(`scan ${group}, copied into WebAssembly`, { group }, () => {
     scanner.scan(outside);
   });
   Deno.bench(`scan ${group}, WebAssembly`, { group }, () => {

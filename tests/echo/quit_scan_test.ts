@@ -18,7 +18,7 @@ import {
   WASM_BUFFER_SIZE,
 } from "../../src/echo/wasm_buffers.ts";
 import { bytes, KiB, mulberry32, randInt } from "../_helpers/util.ts";
-import { WasmOnlyScanner } from "./_scans.ts";
+import { JsOnlyScanner, WasmOnlyScanner } from "./_scans.ts";
 
 /** A random stream of `size` bytes, mostly from the word's line pieces. */
 function randomStream(
@@ -114,7 +114,7 @@ Deno.test("the WebAssembly scan agrees with the JavaScript scan on random stream
           : randInt(rand, 0, 3000);
         const data = randomStream(rand, encoded, size);
         const chunks = randomSplit(rand, data, round % 2 ? 8 : 700);
-        const want = findAll(new QuitWordScanner(word), chunks);
+        const want = findAll(new JsOnlyScanner(word), chunks);
         matches += want.length;
         assertEquals(
           findAll(new WasmOnlyScanner(word), chunks),
@@ -127,7 +127,7 @@ Deno.test("the WebAssembly scan agrees with the JavaScript scan on random stream
   }
 });
 
-Deno.test("QuitWordScanner gives the same answers for chunks in WebAssembly memory and not", async (t) => {
+Deno.test("QuitWordScanner gives the same answers for chunks in WebAssembly memory, copied there and short ones in JavaScript", async (t) => {
   const buffer = takeWasmBuffer();
   assert(buffer !== undefined, "a WebAssembly buffer is free");
   try {
@@ -137,13 +137,16 @@ Deno.test("QuitWordScanner gives the same answers for chunks in WebAssembly memo
         const rand = mulberry32(seed);
         const encoded = bytes(word);
         let inWasm = 0;
+        let copied = 0;
         let inJs = 0;
         let scanner = new QuitWordScanner(word);
         /** Copies a chunk to a random place in the buffer, or leaves it. */
         const place = (chunk: Uint8Array): Uint8Array => {
           if (rand() < 0.3 || chunk.length > WASM_BUFFER_SIZE) {
-            assert(!scansInWasm(scanner, chunk), "outside: JavaScript");
-            inJs++;
+            const wasm = scansInWasm(scanner, chunk);
+            assertEquals(wasm, chunk.length >= WASM_SCAN_MIN);
+            if (wasm) copied++;
+            else inJs++;
             return chunk;
           }
           const at = randInt(rand, 0, WASM_BUFFER_SIZE - chunk.length);
@@ -163,7 +166,7 @@ Deno.test("QuitWordScanner gives the same answers for chunks in WebAssembly memo
           const data = randomStream(rand, encoded, size);
           // Sizes on both sides of WASM_SCAN_MIN: one stream, both paths.
           const chunks = randomSplit(rand, data, 3 * WASM_SCAN_MIN);
-          const want = findAll(new QuitWordScanner(word), chunks);
+          const want = findAll(new JsOnlyScanner(word), chunks);
           scanner = new QuitWordScanner(word);
           assertEquals(
             findAll(scanner, chunks, place),
@@ -171,7 +174,10 @@ Deno.test("QuitWordScanner gives the same answers for chunks in WebAssembly memo
             `seed ${seed}, round ${round}`,
           );
         }
-        assert(inWasm > 100 && inJs > 100, `${inWasm} in wasm, ${inJs} in JS`);
+        assert(
+          inWasm > 100 && copied > 100 && inJs > 100,
+          `${inWasm} in wasm, ${copied} copied there, ${inJs} in JS`,
+        );
       });
     }
   } finally {
@@ -179,14 +185,21 @@ Deno.test("QuitWordScanner gives the same answers for chunks in WebAssembly memo
   }
 });
 
-Deno.test("QuitWordScanner scans a chunk that ends at the end of the WebAssembly memory", () => {
+Deno.test("QuitWordScanner scans chunks that end at the end of the WebAssembly memory", () => {
+  // A copied chunk of 64 KiB fills the scratch buffer, the memory's last.
+  const text = "x".repeat(200) + "\nBYE\r\n";
+  const whole = new Uint8Array(WASM_BUFFER_SIZE).fill(0x78);
+  whole.set(bytes(text), whole.length - text.length);
+  const copied = new QuitWordScanner();
+  assert(!isInWasmMemory(whole) && scansInWasm(copied, whole));
+  assertEquals(copied.scan(whole), whole.length);
+  // The pool's last buffer ends where the scratch buffer begins.
   const taken: Uint8Array[] = [];
   try {
     for (let b = takeWasmBuffer(); b !== undefined; b = takeWasmBuffer()) {
       taken.push(b);
     }
     const last = taken.reduce((a, b) => a.byteOffset > b.byteOffset ? a : b);
-    const text = "x".repeat(200) + "\nBYE\r\n";
     const chunk = last.subarray(last.length - text.length);
     chunk.set(bytes(text));
     const scanner = new QuitWordScanner();
@@ -197,6 +210,29 @@ Deno.test("QuitWordScanner scans a chunk that ends at the end of the WebAssembly
   } finally {
     for (const b of taken) returnWasmBuffer(b);
   }
+});
+
+Deno.test("QuitWordScanner copies a chunk longer than the scratch buffer in pieces, a quit line across them", () => {
+  for (
+    const split of [
+      WASM_BUFFER_SIZE - 3,
+      WASM_BUFFER_SIZE,
+      WASM_BUFFER_SIZE + 2,
+    ]
+  ) {
+    // The quit line's "BYE" at `split - 2`: across the first piece's end.
+    const chunk = new Uint8Array(3 * WASM_BUFFER_SIZE).fill(0x78);
+    chunk.set(bytes("\nBYE\n"), split - 3);
+    const scanner = new QuitWordScanner();
+    assertEquals(scanner.scan(chunk), split + 2, `split ${split}`);
+    assertEquals(findAll(new JsOnlyScanner(), [chunk]), [split + 2]);
+  }
+  // No quit line: the state carries over the pieces, and out.
+  const scanner = new QuitWordScanner();
+  const long = new Uint8Array(2 * WASM_BUFFER_SIZE + 5).fill(0x78);
+  long.set(bytes("\nBY"), long.length - 3);
+  assertEquals(scanner.scan(long), -1);
+  assertEquals(scanner.scan(bytes("E\n")), 2);
 });
 
 Deno.test("QuitWordScanner scans a word too long for WebAssembly in JavaScript", () => {
