@@ -1,7 +1,8 @@
 // Copyright the deno-echo authors. MIT license.
 
 // echo-server as a child process of the benchmark suite: started on a free
-// loopback port (read from its `Listening on` line), stopped with SIGTERM.
+// loopback port (read from its `Listening on` line), stopped with SIGTERM;
+// and the load generator, `echo-client bench --json`, as another.
 
 import { fileURLToPath } from "node:url";
 
@@ -101,4 +102,74 @@ export async function stopServer(
   return status.success
     ? undefined
     : `echo-server exited with ${status.code}:\n${await log}`;
+}
+
+/** Warm-up of every load generator run, in milliseconds. */
+export const BENCH_WARMUP = 500;
+
+/** The fields of `echo-client bench --json` that the bench runs read. */
+export interface BenchJson {
+  roundTripsPerSecond: number;
+  sentMBps: number;
+  receivedMBps: number;
+  latencyUs: Record<"p50" | "p99" | "p999" | "max", number | null>;
+  fairness: number;
+  minShare: number;
+  /** When it began to measure (ISO 8601). */
+  startedAt: string;
+  elapsedMs: number;
+  errors: { total: number };
+  firstError: string | null;
+}
+
+/** What a load generator run left: its JSON (if it printed one), exit code, stderr. */
+export interface BenchOutput {
+  json: BenchJson | undefined;
+  code: number;
+  stderr: string;
+}
+
+/**
+ * Starts `echo-client bench 127.0.0.1:PORT --json -d SECONDS s` with
+ * {@linkcode BENCH_WARMUP} of warm-up and `args` (connections, size, ...).
+ */
+export function spawnBench(
+  port: number,
+  seconds: number,
+  args: readonly string[],
+): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net=127.0.0.1",
+      root("client.ts"),
+      "bench",
+      `127.0.0.1:${port}`,
+      "--json",
+      "-d",
+      `${seconds}s`,
+      "--warmup",
+      `${BENCH_WARMUP}ms`,
+      ...args,
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(PROCESS_TIMEOUT + seconds * 1000),
+  }).spawn();
+}
+
+/** Waits for a load generator run to end, and reads what it printed. */
+export async function benchOutput(
+  child: Deno.ChildProcess,
+): Promise<BenchOutput> {
+  const { code, stdout, stderr } = await child.output();
+  const decoder = new TextDecoder();
+  let json: BenchJson | undefined;
+  try {
+    json = JSON.parse(decoder.decode(stdout));
+  } catch {
+    json = undefined;
+  }
+  return { json, code, stderr: decoder.decode(stderr).trim() };
 }

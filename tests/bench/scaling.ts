@@ -17,28 +17,18 @@ import {
   parseStats,
 } from "./scaling_model.ts";
 import {
+  BENCH_WARMUP,
+  type BenchJson,
+  benchOutput,
   print,
-  PROCESS_TIMEOUT,
   root,
+  spawnBench,
   startServer,
   stopServer,
 } from "./_server_process.ts";
 
 /** Connections each load generator opens. */
 const CONNECTIONS = 50;
-/** Each load generator's warm-up, in milliseconds. */
-const WARMUP = 500;
-
-/** The fields of `echo-client bench --json` the scaling run reads. */
-interface ClientJson {
-  roundTripsPerSecond: number;
-  /** When it began to measure (ISO 8601). */
-  startedAt: string;
-  elapsedMs: number;
-  errors: { total: number };
-  firstError: string | null;
-}
-
 /** CPU ticks of everything watched, read at one moment. */
 interface Sample {
   /** Wall-clock milliseconds (as the clients' `startedAt`). */
@@ -101,45 +91,18 @@ async function sample(
 
 /** One load generator's run: its JSON, or why there is none. */
 interface ClientRun {
-  json: ClientJson | undefined;
+  json: BenchJson | undefined;
   problem: string | undefined;
 }
 
 function spawnClient(port: number, seconds: number): Deno.ChildProcess {
-  return new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net=127.0.0.1",
-      root("client.ts"),
-      "bench",
-      `127.0.0.1:${port}`,
-      "--json",
-      "-d",
-      `${seconds}s`,
-      "--warmup",
-      `${WARMUP}ms`,
-      "-c",
-      String(CONNECTIONS),
-      "-s",
-      "64",
-    ],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(PROCESS_TIMEOUT + seconds * 1000),
-  }).spawn();
+  return spawnBench(port, seconds, ["-c", String(CONNECTIONS), "-s", "64"]);
 }
 
 async function clientRun(child: Deno.ChildProcess): Promise<ClientRun> {
-  const { code, stdout, stderr } = await child.output();
-  let json: ClientJson | undefined;
-  try {
-    json = JSON.parse(decoder.decode(stdout));
-  } catch {
-    json = undefined;
-  }
+  const { json, code, stderr } = await benchOutput(child);
   const problem = code !== 0 || json === undefined
-    ? `echo-client exited with ${code}: ${decoder.decode(stderr).trim()}`
+    ? `echo-client exited with ${code}: ${stderr}`
     : json.errors.total > 0
     ? `echo-client: ${json.errors.total} error(s): ${json.firstError}`
     : undefined;
@@ -165,7 +128,7 @@ function cores(
 function measure(
   isolates: number,
   samples: readonly Sample[],
-  runs: readonly ClientJson[],
+  runs: readonly BenchJson[],
   ticks: number,
 ): Measured | string {
   const start = Math.max(...runs.map((r) => Date.parse(r.startedAt)));
@@ -307,7 +270,7 @@ function modelLines(seconds: number, cpus: number, ticks: number): string[] {
   return [
     `Workers scaling: echo-server --workers k, loaded by k echo-client bench ` +
     `processes at once (-c ${CONNECTIONS} -s 64 -d ${seconds}s --warmup ` +
-    `${WARMUP}ms each); Deno ${Deno.version.deno}; this machine has ${cpus} ` +
+    `${BENCH_WARMUP}ms each); Deno ${Deno.version.deno}; this machine has ${cpus} ` +
     `CPUs; CPU time from /proc (${ticks} ticks/s) over the window all the ` +
     `clients measured in.`,
     "  e(k) = round trips per server CPU-second at k / the same at k=1: how " +

@@ -18,9 +18,11 @@ import { parseArgs } from "@std/cli";
 import { MAX_ISOLATES } from "../../src/server/admission.ts";
 import { runScaling } from "./scaling.ts";
 import {
+  type BenchJson,
+  benchOutput,
   print,
-  PROCESS_TIMEOUT,
   root,
+  spawnBench,
   startServer,
   stopServer,
 } from "./_server_process.ts";
@@ -52,18 +54,6 @@ const DEFAULT_SECONDS = 2;
 /** The longest a case may measure for, in seconds. */
 const MAX_SECONDS = 20;
 
-/** The fields of `echo-client bench --json` that the table shows. */
-interface BenchJson {
-  roundTripsPerSecond: number;
-  sentMBps: number;
-  receivedMBps: number;
-  latencyUs: Record<"p50" | "p99" | "p999" | "max", number | null>;
-  fairness: number;
-  minShare: number;
-  errors: { total: number };
-  firstError: string | null;
-}
-
 interface Row {
   name: string;
   result: BenchJson | undefined;
@@ -76,38 +66,10 @@ async function runCase(
   item: Case,
   seconds: number,
 ): Promise<Row> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      root("client.ts"),
-      "bench",
-      `127.0.0.1:${port}`,
-      "-d",
-      `${seconds}s`,
-      "--warmup",
-      "500ms",
-      "--json",
-      ...item.args,
-    ],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(PROCESS_TIMEOUT),
-  }).output();
-  const stdout = new TextDecoder().decode(output.stdout);
-  let result: BenchJson | undefined;
-  try {
-    result = JSON.parse(stdout);
-  } catch {
-    result = undefined;
-  }
-  return {
-    name: item.name,
-    result,
-    code: output.code,
-    stderr: new TextDecoder().decode(output.stderr).trim(),
-  };
+  const { json, code, stderr } = await benchOutput(
+    spawnBench(port, seconds, item.args),
+  );
+  return { name: item.name, result: json, code, stderr };
 }
 
 /**
