@@ -262,7 +262,7 @@ export class Server implements EchoServer {
     this.#emit({ type: "open", conn: live.info });
     const echoing = echoWith(conn, this.#echoOptions, live);
     // Told to stop before the echo began (during the handshake, say).
-    if (live.stopped) live.stop!(stopError());
+    if (live.stopped) live.stop?.(stopError());
     echoing.then(
       (result) => this.#ended(conn, live, result),
       // The options were checked when the server started: not expected.

@@ -74,10 +74,15 @@ export interface ConnectionInfo {
    * The peer; IPv4-mapped IPv6 addresses are shown as IPv4. On a PROXY
    * protocol listener, the client the header names (the proxy's own address
    * is then in `proxy`); until the header has been read, and for headers
-   * that name none (v1 `UNKNOWN`, v2 `LOCAL`), the proxy.
+   * that name none (v1 `UNKNOWN`, v2 `LOCAL`), the proxy. Often the
+   * connection's own `remoteAddr` object, not a copy: read it, do not
+   * change it.
    */
   remoteAddr: Deno.NetAddr | Deno.UnixAddr;
-  /** The listener's address the peer reached. */
+  /**
+   * The listener's address the peer reached; like `remoteAddr`, often the
+   * connection's own object.
+   */
   localAddr: Deno.NetAddr | Deno.UnixAddr;
   /** The listener it came through, as a URL (see {@linkcode ListenerInfo}). */
   listener: string;

@@ -54,7 +54,13 @@ export async function startServer(
   const log = new Response(child.stderr).text();
   const lines = child.stdout.pipeThrough(new TextDecoderStream()).values();
   let text = "";
-  const timer = setTimeout(() => child.kill("SIGKILL"), PROCESS_TIMEOUT);
+  const timer = setTimeout(() => {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // Exited already.
+    }
+  }, PROCESS_TIMEOUT);
   try {
     for (;;) {
       const { value, done } = await lines.next();

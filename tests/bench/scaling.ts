@@ -154,6 +154,9 @@ function measure(
   ) {
     return "a process or thread was gone before the window ended";
   }
+  if (serverCores === 0 || Math.max(...isolateCores) === 0) {
+    return "no server CPU time in the window: measure for longer";
+  }
   return {
     isolates,
     roundTripsPerSecond: runs.reduce(
@@ -176,13 +179,14 @@ async function runRow(
     ["--unstable-net", "--allow-net", `--allow-read=${root("src")}`],
     ["--workers", String(isolates), "--quiet", "--max-per-ip", "0"],
   );
+  let children: Deno.ChildProcess[] = [];
   try {
     const pid = server.child.pid;
     const threads = await isolateThreads(pid);
     if (threads.length !== isolates) {
       return `found ${threads.length} isolate threads, expected ${isolates}`;
     }
-    const children = Array.from(
+    children = Array.from(
       { length: isolates },
       () => spawnClient(server.port, seconds),
     );
@@ -209,6 +213,14 @@ async function runRow(
     if (problem !== undefined) return problem;
     return measure(isolates, samples, results.map((r) => r.json!), ticks);
   } finally {
+    // Clients still running (if sampling failed) go with the server.
+    for (const child of children) {
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // Exited already.
+      }
+    }
     const failure = await stopServer(server);
     if (failure !== undefined) print(failure);
   }

@@ -16,6 +16,7 @@
 
 import { parseArgs } from "@std/cli";
 import { MAX_ISOLATES } from "../../src/server/admission.ts";
+import { closeQuietly } from "../../src/net/close.ts";
 import { runScaling } from "./scaling.ts";
 import {
   type BenchJson,
@@ -93,15 +94,32 @@ async function residentKiB(pid: number): Promise<number | undefined> {
 /** One line echoed on a connection: `x\n` out, `x\n` back. */
 async function pingPong(conn: Deno.TcpConn, byte: number): Promise<boolean> {
   const line = new Uint8Array([byte, 0x0a]);
-  await conn.write(line);
-  const back = new Uint8Array(2);
-  for (let got = 0; got < 2;) {
-    const n = await conn.read(back.subarray(got));
-    if (n === null) return false;
-    got += n;
+  // A server that stopped answering (out of descriptors, say) must not hang
+  // the suite: the echo is cut off after PING_TIMEOUT, and counts as wrong.
+  let late = false;
+  const timer = setTimeout(() => {
+    late = true;
+    closeQuietly(conn);
+  }, PING_TIMEOUT);
+  try {
+    await conn.write(line);
+    const back = new Uint8Array(2);
+    for (let got = 0; got < 2;) {
+      const n = await conn.read(back.subarray(got));
+      if (n === null) return false;
+      got += n;
+    }
+    return back[0] === byte && back[1] === 0x0a;
+  } catch (error) {
+    if (late) return false;
+    throw error;
+  } finally {
+    clearTimeout(timer);
   }
-  return back[0] === byte && back[1] === 0x0a;
 }
+
+/** Milliseconds one idle connection's echo may take. */
+const PING_TIMEOUT = 10_000;
 
 /**
  * Holds up to `count` idle connections (each has echoed one line) and
@@ -155,7 +173,7 @@ async function idleMemory(
       (after / 1024).toFixed(0)
     } MiB); ${echoing} of ${sample.length} sampled still echo${stoppedBy}`;
   } finally {
-    for (const conn of conns) conn.close();
+    for (const conn of conns) closeQuietly(conn);
   }
 }
 

@@ -220,7 +220,9 @@ Deno.test("QuitWordScanner copies a chunk longer than the scratch buffer in piec
       WASM_BUFFER_SIZE + 2,
     ]
   ) {
-    // The quit line's "BYE" at `split - 2`: across the first piece's end.
+    // The quit line ends at `split + 2`: inside the first piece, with its
+    // "BYE" across the two pieces, and in the second after an LF that ends
+    // the first.
     const chunk = new Uint8Array(3 * WASM_BUFFER_SIZE).fill(0x78);
     chunk.set(bytes("\nBYE\n"), split - 3);
     const scanner = new QuitWordScanner();

@@ -56,7 +56,7 @@ Deno.test("serve() closes a connection once after EOF, the quit line, a byte lim
       hostname: "127.0.0.1",
       port: 0,
       maxBytes: 8,
-      idleTimeout: 200,
+      idleTimeout: 1000,
       onEvent: on("close", ({ result }) => {
         reasons.push(result.reason);
         if (++closed === 4) allClosed.resolve();

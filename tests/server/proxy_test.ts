@@ -351,3 +351,25 @@ Deno.test("serve() refuses invalid PROXY protocol options before listening", asy
     }
   });
 });
+
+Deno.test("serve() on a PROXY listener: shutdown() ends when the last connection, still in its header, fails it", async () => {
+  const seen = recorder();
+  const server = await serve({
+    listen: ["tcp://127.0.0.1:0?proxy-protocol"],
+    proxyHeaderTimeout: 5000,
+    drainTimeout: 5000,
+    onEvent: seen.onEvent,
+  });
+  using conn = await Deno.connect({
+    hostname: "127.0.0.1",
+    port: portOf(server),
+  });
+  await waitUntil(() => server.connections === 1, "the connection counted");
+  const shutdown = server.shutdown();
+  await writeAll(conn, "not a PROXY header\r\n");
+  // Well before the drain timeout: the failed header ends the drain.
+  const result = await within(shutdown, 2000, "shutdown");
+  assertEquals(result, { drained: true, closed: 0 });
+  assertEquals(seen.of("proxy-error").length, 1);
+  assertEquals(server.connections, 0);
+});
