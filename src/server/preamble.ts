@@ -134,12 +134,7 @@ export async function preamble(
   setup: PreambleSetup,
   live: Stoppable & Admitted,
 ): Promise<Preamble> {
-  try {
-    // TCP only: Unix connections have no Nagle to turn off.
-    (conn as Partial<Deno.TcpConn>).setNoDelay?.(true);
-  } catch {
-    // The peer is already gone; what follows will find out.
-  }
+  noDelay(conn);
   let rest: Uint8Array | undefined;
   if (listener.proxyProtocol) {
     live.stop = () => closeQuietly(conn);
@@ -188,6 +183,20 @@ export async function preamble(
   } catch (error) {
     setup.emit({ type: "handshake-error", conn: info, error });
     return { ok: false, info, admitted: true };
+  }
+}
+
+/**
+ * Turns Nagle off, so that echoes go out at once; what every connection gets
+ * first, whether or not it has a preamble.
+ *
+ * @param conn As accepted: TCP (Unix connections have no Nagle to turn off).
+ */
+export function noDelay(conn: Deno.Conn): void {
+  try {
+    (conn as Partial<Deno.TcpConn>).setNoDelay?.(true);
+  } catch {
+    // The peer is already gone; what follows will find out.
   }
 }
 

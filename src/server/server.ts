@@ -6,6 +6,7 @@ import { isUdp, type OpenListener } from "./listeners.ts";
 import { SERVE_DEFAULTS, type Settings } from "./options.ts";
 import {
   type Admitted,
+  noDelay,
   pendingKey,
   preamble,
   type PreambleSetup,
@@ -244,12 +245,7 @@ export class Server implements EchoServer {
       this.#preamble,
       live,
     );
-    if (!ready.ok) {
-      this.#live.delete(live);
-      if (ready.admitted) this.#admission.release(live.key);
-      this.#drainedIfLast();
-      return;
-    }
+    if (!ready.ok) return this.#forget(live, ready.admitted);
     live.info = ready.info;
     this.#echo(ready.conn, live);
   }
@@ -287,14 +283,13 @@ export class Server implements EchoServer {
     });
   }
 
-  /** Takes an ended connection out of the counts. */
-  #forget(live: Live): void {
+  /**
+   * Takes an ended connection out of the counts (out of the admission's too
+   * while it is `admitted`), and ends the drain after the last one.
+   */
+  #forget(live: Live, admitted = true): void {
     this.#live.delete(live);
-    this.#admission.release(live.key);
-    this.#drainedIfLast();
-  }
-
-  #drainedIfLast(): void {
+    if (admitted) this.#admission.release(live.key);
     if (this.#live.size === 0) this.#drained?.resolve();
   }
 
@@ -354,15 +349,6 @@ function unmapped(addr: Deno.Addr): Deno.NetAddr | Deno.UnixAddr {
   const hostname = unmapIPv4(addr.hostname);
   if (hostname === addr.hostname) return addr;
   return { transport: addr.transport, hostname, port: addr.port };
-}
-
-/** Turns Nagle off: echoes go out at once. TCP only; Unix has no Nagle. */
-function noDelay(conn: Deno.Conn): void {
-  try {
-    (conn as Partial<Deno.TcpConn>).setNoDelay?.(true);
-  } catch {
-    // The peer is already gone; the echo will find out.
-  }
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

@@ -179,3 +179,19 @@ export async function benchOutput(
   }
   return { json, code, stderr: decoder.decode(stderr).trim() };
 }
+
+/**
+ * What went wrong in a load generator run: no JSON or a failing exit, or
+ * errors it counted (a wrong echo is a bug, not noise).
+ *
+ * @returns The reason, or undefined if the run is clean.
+ */
+export function benchProblem(
+  { json, code, stderr }: BenchOutput,
+): string | undefined {
+  if (code !== 0 || json === undefined) return `exit ${code}: ${stderr}`;
+  if (json.errors.total > 0) {
+    return `${json.errors.total} error(s): ${json.firstError}`;
+  }
+  return undefined;
+}

@@ -20,12 +20,14 @@ import {
   BENCH_WARMUP,
   type BenchJson,
   benchOutput,
+  benchProblem,
   print,
   root,
   spawnBench,
   startServer,
   stopServer,
 } from "./_server_process.ts";
+import { formatTable } from "./_table.ts";
 
 /** Connections each load generator opens. */
 const CONNECTIONS = 50;
@@ -100,13 +102,12 @@ function spawnClient(port: number, seconds: number): Deno.ChildProcess {
 }
 
 async function clientRun(child: Deno.ChildProcess): Promise<ClientRun> {
-  const { json, code, stderr } = await benchOutput(child);
-  const problem = code !== 0 || json === undefined
-    ? `echo-client exited with ${code}: ${stderr}`
-    : json.errors.total > 0
-    ? `echo-client: ${json.errors.total} error(s): ${json.firstError}`
-    : undefined;
-  return { json, problem };
+  const output = await benchOutput(child);
+  const problem = benchProblem(output);
+  return {
+    json: output.json,
+    problem: problem === undefined ? undefined : `echo-client: ${problem}`,
+  };
 }
 
 /** CPU-seconds a second between two samples, or undefined if not known. */
@@ -254,22 +255,13 @@ export function scalingTable(rows: readonly Modelled[], cpus: number): string {
     r.clientCores.toFixed(2),
     r.coresShared ? "cores shared" : "",
   ]);
-  const widths = header.map((h, i) =>
-    Math.max(h.length, ...cells.map((row) => row[i]!.length))
-  );
-  const line = (row: string[]): string =>
-    row.map((cell, i) =>
-      i === row.length - 1 ? cell : cell.padStart(widths[i]!)
-    ).join("  ").trimEnd();
   const each = rows.map((r) =>
     `k=${r.isolates}: ${
       r.isolateCores.map((c) => (c * 100).toFixed(0)).join(" ")
     }`
   );
   return [
-    line(header),
-    widths.map((w) => "-".repeat(w)).join("  "),
-    ...cells.map(line),
+    formatTable(header, cells, [header.length - 1]),
     "",
     `each isolate thread (% of a core): ${each.join("; ")}`,
     `ideal = k x predicted at k=1 (${integer(rows[0]?.ideal ?? 0)} rt/s); ` +

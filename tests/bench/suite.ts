@@ -18,9 +18,12 @@ import { parseArgs } from "@std/cli";
 import { MAX_ISOLATES } from "../../src/server/admission.ts";
 import { closeQuietly } from "../../src/net/close.ts";
 import { runScaling } from "./scaling.ts";
+import { formatTable } from "./_table.ts";
 import {
-  type BenchJson,
+  BENCH_WARMUP,
+  type BenchOutput,
   benchOutput,
+  benchProblem,
   print,
   root,
   spawnBench,
@@ -55,11 +58,9 @@ const DEFAULT_SECONDS = 2;
 /** The longest a case may measure for, in seconds. */
 const MAX_SECONDS = 20;
 
-interface Row {
+/** A case's run: its name, and what the load generator left. */
+interface Row extends BenchOutput {
   name: string;
-  result: BenchJson | undefined;
-  code: number;
-  stderr: string;
 }
 
 async function runCase(
@@ -67,10 +68,8 @@ async function runCase(
   item: Case,
   seconds: number,
 ): Promise<Row> {
-  const { json, code, stderr } = await benchOutput(
-    spawnBench(port, seconds, item.args),
-  );
-  return { name: item.name, result: json, code, stderr };
+  const output = await benchOutput(spawnBench(port, seconds, item.args));
+  return { name: item.name, ...output };
 }
 
 /**
@@ -183,7 +182,7 @@ function latency(us: number | null): string {
 }
 
 function table(rows: Row[]): string {
-  const base = rows[0]?.result?.roundTripsPerSecond;
+  const base = rows[0]?.json?.roundTripsPerSecond;
   const header = [
     "case",
     "round trips/s",
@@ -197,7 +196,7 @@ function table(rows: Row[]): string {
     "least share",
     "errors",
   ];
-  const cells = rows.map(({ name, result: r, code }) =>
+  const cells = rows.map(({ name, json: r, code }) =>
     r === undefined
       ? [name, "-", "-", "-", "-", "-", "-", "-", "-", "-", `exit ${code}`]
       : [
@@ -214,19 +213,7 @@ function table(rows: Row[]): string {
         String(r.errors.total),
       ]
   );
-  const widths = header.map((h, i) =>
-    Math.max(h.length, ...cells.map((row) => row[i]!.length))
-  );
-  const line = (row: string[]): string =>
-    row.map((cell, i) =>
-      i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!)
-    )
-      .join("  ");
-  return [
-    line(header),
-    widths.map((w) => "-".repeat(w)).join("  "),
-    ...cells.map(line),
-  ].join("\n");
+  return formatTable(header, cells, [0]);
 }
 
 /** The suite's command line. */
@@ -292,7 +279,7 @@ async function runSuite(seconds: number): Promise<boolean> {
   try {
     print(
       `echo-server on 127.0.0.1:${port}; each case: echo-client bench ` +
-        `-d ${seconds}s --warmup 500ms (Deno ${Deno.version.deno}, ` +
+        `-d ${seconds}s --warmup ${BENCH_WARMUP}ms (Deno ${Deno.version.deno}, ` +
         `${navigator.hardwareConcurrency} CPUs)\n`,
     );
     // First, while the server's heap holds nothing from the loads.
@@ -300,19 +287,15 @@ async function runSuite(seconds: number): Promise<boolean> {
     for (const item of CASES) {
       const row = await runCase(port, item, seconds);
       rows.push(row);
-      const r = row.result;
-      if (row.code !== 0 || r === undefined) {
-        print(`${item.name}: exit ${row.code}: ${row.stderr}`);
-      } else if (r.errors.total > 0) {
-        print(`${item.name}: ${r.errors.total} error(s): ${r.firstError}`);
-      }
+      const problem = benchProblem(row);
+      if (problem !== undefined) print(`${item.name}: ${problem}`);
     }
   } finally {
     const failure = await stopServer(server);
     if (failure !== undefined) print(failure);
   }
   print(table(rows));
-  return rows.every((r) => r.code === 0 && r.result !== undefined);
+  return rows.every((r) => r.code === 0 && r.json !== undefined);
 }
 
 /** `deno bench tests/bench/`, printing to this process's stdout and stderr. */
