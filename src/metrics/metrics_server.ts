@@ -1,8 +1,21 @@
 // Copyright the deno-echo authors. MIT license.
 
-// A small HTTP server for Prometheus: `/metrics` and `/healthz`, nothing
-// else, on its own port. Every answer is small: the exposition is bounded by
-// the metrics' series limits, and every other answer is a few bytes.
+// A small HTTP/1.1 server for Prometheus: `/metrics` and `/healthz`,
+// nothing else, on its own port. Every answer is small: the exposition is
+// bounded by the metrics' series limits, and every other answer is a few
+// bytes. It shares the echo server's process, so it can neither crash it nor
+// hold it: its accept loop survives every error (out of descriptors
+// included), and its connections are few, bounded in size and in time.
+
+import {
+  type HttpAnswer,
+  type HttpRequest,
+  linger,
+  RequestReader,
+  textAnswer,
+  writeAnswer,
+} from "./http_conn.ts";
+import { closeQuietly } from "../net/close.ts";
 
 /** The content type of the Prometheus text format 0.0.4. */
 export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
@@ -20,6 +33,18 @@ export interface MetricsSource {
   expose(): string;
 }
 
+/** How many scrape connections {@linkcode serveMetrics} keeps open at most. */
+export const DEFAULT_METRICS_MAX_CONNECTIONS = 16;
+
+/** {@linkcode ServeMetricsOptions.requestTimeout}'s default, in ms. */
+export const DEFAULT_METRICS_REQUEST_TIMEOUT = 5000;
+
+/**
+ * How long, at most, `shutdown()` lets answers being written finish before
+ * it closes their connections, in ms.
+ */
+export const METRICS_SHUTDOWN_GRACE = 1000;
+
 /** Options for {@linkcode serveMetrics}. */
 export interface ServeMetricsOptions {
   /**
@@ -35,7 +60,29 @@ export interface ServeMetricsOptions {
   metrics: MetricsSource;
   /** Aborting stops the server (as `shutdown()` does). */
   signal?: AbortSignal;
+  /**
+   * How many connections may be open at once; one more is closed as soon
+   * as it is accepted. A positive integer.
+   *
+   * @default {16}
+   */
+  maxConnections?: number;
+  /**
+   * How long a connection may take to send a whole request (counted from
+   * when it opened or was last answered: an idle keep-alive connection is
+   * closed after as long), and how long to take one answer, in ms. Past
+   * it, the connection is closed. A positive number.
+   *
+   * @default {5000}
+   */
+  requestTimeout?: number;
 }
+
+/** What {@linkcode serveMetricsOn} needs besides a listener. */
+export type MetricsServeOptions = Omit<
+  ServeMetricsOptions,
+  "hostname" | "port"
+>;
 
 /** A running metrics server, shaped like `Deno.HttpServer`. */
 export interface MetricsServer extends AsyncDisposable {
@@ -44,23 +91,32 @@ export interface MetricsServer extends AsyncDisposable {
   /** Resolves once the server has stopped. */
   readonly finished: Promise<void>;
   /**
-   * Stops accepting, lets requests in flight finish.
+   * Stops accepting and closes the connections waiting for a request;
+   * answers being written get up to {@linkcode METRICS_SHUTDOWN_GRACE} ms,
+   * then their connections are closed too. Disposing does the same.
    *
    * @returns {@linkcode MetricsServer.finished}.
    */
   shutdown(): Promise<void>;
+  /**
+   * Stops accepting and closes every connection at once.
+   *
+   * @returns {@linkcode MetricsServer.finished}.
+   */
+  close(): Promise<void>;
 }
 
-const TEXT = "text/plain; charset=utf-8";
-
 /**
- * Serves metrics over HTTP with `Deno.serve`: `GET /metrics` the
- * exposition, `GET /healthz` `ok`, 404 for any other path and 405 for any
- * method but GET and HEAD. Prints nothing.
+ * Serves metrics over HTTP/1.1: `GET /metrics` the exposition,
+ * `GET /healthz` `ok`, 404 for any other path and 405 for any method but
+ * GET and HEAD. Keeps at most `maxConnections` open, each bounded by
+ * `requestTimeout`, request heads to 8 KiB and bodies to 64 KiB; an error
+ * accepting (out of file descriptors) is waited out, never thrown. Prints
+ * nothing.
  *
  * @param options Where to listen and what to serve.
  * @returns The running server, listening already.
- * @throws {Deno.errors.AddrInUse} And the other errors of `Deno.serve` when
+ * @throws {Deno.errors.AddrInUse} And the other errors of `Deno.listen` when
  * it cannot listen.
  *
  * @example Scrape
@@ -83,27 +139,223 @@ const TEXT = "text/plain; charset=utf-8";
  * ```
  */
 export function serveMetrics(options: ServeMetricsOptions): MetricsServer {
-  const { hostname = DEFAULT_METRICS_HOSTNAME, port, metrics, signal } =
-    options;
-  const server = Deno.serve({
-    hostname,
-    port,
-    ...(signal === undefined ? {} : { signal }),
-    onListen: () => {},
-    onError: () => answer(500, "internal error\n"),
-  }, (request) => respond(request, metrics));
-  return {
-    addr: server.addr,
-    finished: server.finished,
-    shutdown: async () => {
-      await server.shutdown();
-      await server.finished;
-    },
-    [Symbol.asyncDispose]: async () => {
-      await server.shutdown();
-      await server.finished;
-    },
-  };
+  const { hostname = DEFAULT_METRICS_HOSTNAME, port, ...rest } = options;
+  checkOptions(rest);
+  const listener = Deno.listen({ hostname, port });
+  return serveMetricsOn(listener, rest);
+}
+
+/**
+ * Serves metrics, as {@linkcode serveMetrics} does, on a listener already
+ * open, which the server then owns (and closes when it stops).
+ *
+ * @param listener A TCP listener.
+ * @param options What to serve, and the bounds.
+ * @returns The running server.
+ * @throws {RangeError} When a bound is not a positive number.
+ *
+ * @example On a listener of one's own
+ * ```ts
+ * import { serveMetricsOn } from "./metrics_server.ts";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * await using server = serveMetricsOn(listener, {
+ *   metrics: { expose: () => "up 1\n" },
+ *   maxConnections: 4,
+ * });
+ * const response = await fetch(`http://127.0.0.1:${server.addr.port}/healthz`);
+ * assertEquals(await response.text(), "ok\n");
+ * ```
+ */
+export function serveMetricsOn(
+  listener: Deno.Listener<Deno.Conn, Deno.NetAddr>,
+  options: MetricsServeOptions,
+): MetricsServer {
+  try {
+    checkOptions(options);
+  } catch (error) {
+    closeQuietly(listener);
+    throw error;
+  }
+  return new Scraper(listener, options);
+}
+
+function checkOptions(options: MetricsServeOptions): void {
+  const { maxConnections = 1, requestTimeout = 1 } = options;
+  if (!Number.isInteger(maxConnections) || maxConnections < 1) {
+    throw new RangeError(
+      `maxConnections must be a positive integer, got ${maxConnections}`,
+    );
+  }
+  if (!(requestTimeout > 0) || !Number.isFinite(requestTimeout)) {
+    throw new RangeError(
+      `requestTimeout must be a positive number of ms, got ${requestTimeout}`,
+    );
+  }
+}
+
+/** Errors of `accept()` that concern one connection: accept the next. */
+const PER_CONNECTION_ERRORS = [
+  Deno.errors.ConnectionAborted,
+  Deno.errors.ConnectionReset,
+  Deno.errors.NotConnected,
+];
+const BACKOFF_MIN = 5;
+const BACKOFF_MAX = 1000;
+
+/** A connection, and whether it is being answered (not waiting). */
+interface Live {
+  busy: boolean;
+}
+
+class Scraper implements MetricsServer {
+  readonly addr: Deno.NetAddr;
+  readonly finished: Promise<void>;
+  readonly #listener: Deno.Listener<Deno.Conn, Deno.NetAddr>;
+  readonly #metrics: MetricsSource;
+  readonly #max: number;
+  readonly #timeout: number;
+  readonly #live = new Map<Deno.Conn, Live>();
+  readonly #stop = new AbortController();
+  readonly #done = Promise.withResolvers<void>();
+  #accepting = true;
+  #grace: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    listener: Deno.Listener<Deno.Conn, Deno.NetAddr>,
+    options: MetricsServeOptions,
+  ) {
+    this.#listener = listener;
+    this.addr = listener.addr;
+    this.#metrics = options.metrics;
+    this.#max = options.maxConnections ?? DEFAULT_METRICS_MAX_CONNECTIONS;
+    this.#timeout = options.requestTimeout ?? DEFAULT_METRICS_REQUEST_TIMEOUT;
+    this.finished = this.#done.promise;
+    const { signal } = options;
+    if (signal?.aborted) {
+      this.#accepting = false;
+      this.shutdown();
+    } else {
+      const onAbort = (): void => void this.shutdown();
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#acceptLoop().catch(() => {}).finally(() => {
+        signal?.removeEventListener("abort", onAbort);
+        this.#accepting = false;
+        this.shutdown();
+      });
+    }
+  }
+
+  shutdown(): Promise<void> {
+    if (!this.#stop.signal.aborted) {
+      this.#stop.abort();
+      closeQuietly(this.#listener);
+      for (const [conn, live] of this.#live) {
+        if (!live.busy) closeQuietly(conn);
+      }
+      this.#grace = setTimeout(() => this.#closeAll(), METRICS_SHUTDOWN_GRACE);
+    }
+    this.#settle();
+    return this.finished;
+  }
+
+  close(): Promise<void> {
+    this.shutdown();
+    this.#closeAll();
+    return this.finished;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.shutdown();
+  }
+
+  #closeAll(): void {
+    for (const conn of this.#live.keys()) closeQuietly(conn);
+  }
+
+  /** Resolves `finished` once nothing is left. */
+  #settle(): void {
+    if (!this.#stop.signal.aborted || this.#accepting || this.#live.size > 0) {
+      return;
+    }
+    clearTimeout(this.#grace);
+    this.#done.resolve();
+  }
+
+  async #acceptLoop(): Promise<void> {
+    const stop = this.#stop.signal;
+    let backoff = 0;
+    while (!stop.aborted) {
+      let conn: Deno.Conn;
+      try {
+        conn = await this.#listener.accept();
+      } catch (error) {
+        if (stop.aborted || error instanceof Deno.errors.BadResource) return;
+        if (PER_CONNECTION_ERRORS.some((type) => error instanceof type)) {
+          continue;
+        }
+        // Out of file descriptors, or something unforeseen: back off rather
+        // than spin, and try again.
+        backoff = Math.min(Math.max(backoff * 2, BACKOFF_MIN), BACKOFF_MAX);
+        await sleep(backoff, stop);
+        continue;
+      }
+      backoff = 0;
+      if (this.#live.size >= this.#max) {
+        closeQuietly(conn);
+        continue;
+      }
+      const live: Live = { busy: false };
+      this.#live.set(conn, live);
+      this.#serve(conn, live).catch(() => {
+        // Closed by a timeout, by shutdown, or by the peer.
+      }).finally(() => {
+        closeQuietly(conn);
+        this.#live.delete(conn);
+        this.#settle();
+      });
+    }
+  }
+
+  /** Answers one connection's requests until it ends or must close. */
+  async #serve(conn: Deno.Conn, live: Live): Promise<void> {
+    const stop = this.#stop.signal;
+    const reader = new RequestReader(conn);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const arm = (ms: number): void => {
+      clearTimeout(timer);
+      timer = setTimeout(() => closeQuietly(conn), ms);
+    };
+    try {
+      while (!stop.aborted) {
+        arm(this.#timeout);
+        const got = await reader.read();
+        if (got.type === "end") return;
+        live.busy = true;
+        const request = got.type === "request" ? got.request : undefined;
+        const answer = got.type === "request"
+          ? respond(got.request, this.#metrics)
+          : got.answer;
+        const close = !request?.keepAlive || stop.aborted;
+        arm(this.#timeout);
+        await writeAnswer(conn, answer, {
+          head: request?.method === "HEAD",
+          close,
+        });
+        live.busy = false;
+        if (close) {
+          if (!stop.aborted) {
+            arm(Math.min(this.#timeout, METRICS_SHUTDOWN_GRACE));
+            await linger(conn);
+          }
+          return;
+        }
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+  }
 }
 
 /**
@@ -111,39 +363,40 @@ export function serveMetrics(options: ServeMetricsOptions): MetricsServer {
  *
  * @param request What was asked.
  * @param metrics What `/metrics` serves.
- * @returns The answer.
+ * @returns The answer (sent without its body to a HEAD).
  */
-function respond(request: Request, metrics: MetricsSource): Response {
-  const head = request.method === "HEAD";
-  if (request.method !== "GET" && !head) {
-    return answer(405, "method not allowed\n", { allow: "GET, HEAD" });
+function respond(request: HttpRequest, metrics: MetricsSource): HttpAnswer {
+  if (request.method !== "GET" && request.method !== "HEAD") {
+    return textAnswer(405, "method not allowed\n", { allow: "GET, HEAD" });
   }
-  switch (new URL(request.url).pathname) {
+  switch (request.path) {
     case "/metrics": {
       let body: string;
       try {
         body = metrics.expose();
       } catch {
-        return answer(500, "cannot read the metrics\n");
+        return textAnswer(500, "cannot read the metrics\n");
       }
-      return answer(200, head ? null : body, {
-        "content-type": METRICS_CONTENT_TYPE,
-      });
+      return textAnswer(200, body, { "content-type": METRICS_CONTENT_TYPE });
     }
     case "/healthz":
-      return answer(200, head ? null : "ok\n");
+      return textAnswer(200, "ok\n");
     default:
-      return answer(404, head ? null : "not found\n");
+      return textAnswer(404, "not found\n");
   }
 }
 
-function answer(
-  status: number,
-  body: string | null,
-  headers: Record<string, string> = {},
-): Response {
-  return new Response(body, {
-    status,
-    headers: { "content-type": TEXT, "cache-control": "no-store", ...headers },
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener("abort", onAbort, { once: true });
   });
 }
