@@ -4,8 +4,10 @@
 // `Deno.Conn`, for the echo's conn loop. Each chunk of cleartext is copied
 // once, into the buffer the loop reads into; a write hands the loop's buffer
 // to TLS and settles when TLS is done with it. The socket is paused while a
-// chunk waits to be read, so a client that sends faster than it reads is
-// held back by TCP flow control, as on a plain connection.
+// chunk waits to be read; but the duplex under it goes on reading the raw
+// connection regardless, so a client that sends without reading is not yet
+// held back by TCP flow control as on a plain connection: what it sends
+// piles up in the duplex.
 
 import type { TLSSocket } from "node:tls";
 import type { ConnDuplex } from "./conn_duplex.ts";
@@ -162,13 +164,18 @@ export class TlsSocketConn {
     this.#wakeReader();
     const socket = this.#socket;
     const duplex = this.#duplex;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const destroy = (): void => {
       clearTimeout(timer);
-      socket.destroy();
-      duplex.destroy();
+      try {
+        socket.destroy();
+      } finally {
+        duplex.destroy();
+      }
     };
+    // A write stuck on a peer that does not read: tear down at once.
     if (socket.destroyed || this.#writing > 0) return destroy();
-    const timer = setTimeout(destroy, CLOSE_GRACE);
+    timer = setTimeout(destroy, CLOSE_GRACE);
     socket.end(() => duplex.end(destroy));
   }
 
