@@ -95,7 +95,8 @@ export interface BenchResult {
   transport: BenchTransport;
   /**
    * The server address the connections reached (UDP: the one that echoed,
-   * or the first the name resolved to); a Unix socket's path for `"unix"`.
+   * or the first the name resolved to; through a proxy, the target as given,
+   * not the proxy); a Unix socket's path for `"unix"`.
    */
   address: Deno.NetAddr | Deno.UnixAddr;
   /** When the measurement began, in milliseconds since the epoch. */

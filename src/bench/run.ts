@@ -72,8 +72,11 @@ export class Run implements LaneRun {
     this.table = payloadTable(settings.seed);
     if (endpoints.kind === "stream") {
       const remote = endpoints.conns[0]!.remoteAddr;
-      // A TLS connection's address lacks its transport.
-      const address: Deno.NetAddr | Deno.UnixAddr = "path" in remote
+      // Through a proxy the connection's peer is the proxy: name the target
+      // as given. A TLS connection's address lacks its transport.
+      const address: Deno.NetAddr | Deno.UnixAddr = settings.proxy !== undefined
+        ? { transport: "tcp", hostname: settings.hostname, port: settings.port }
+        : "path" in remote
         ? { transport: "unix", path: remote.path }
         : {
           transport: "tcp",

@@ -274,18 +274,17 @@ function parseTarget(positionals: string[]): Target {
   const transport = (url?.[1] ?? "tcp") as BenchTransport;
   let target;
   try {
-    target = parseHostPort(url ? url[2]!.replace(/\/$/, "") : first);
+    target = parseHostPort(url ? url[2]!.replace(/\/$/, "") : first, 1);
     if (second !== undefined && target.port !== undefined) {
       throw new UsageError(
         "Give the port once: as HOST:PORT or as a second argument",
       );
     }
-    if (second !== undefined) target.port = parsePort(second);
+    if (second !== undefined) target.port = parsePort(second, 1);
   } catch (error) {
     if (error instanceof UsageError) throw error;
     throw new UsageError(errorText(error));
   }
   const port = target.port ?? DEFAULT_PORT;
-  if (port === 0) throw new UsageError("Port 0 cannot be dialed");
   return { transport, hostname: target.hostname, port, path: "" };
 }

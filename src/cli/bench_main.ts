@@ -13,14 +13,20 @@ import {
   type BenchResult,
   runBench,
 } from "../bench/bench.ts";
-import { errorText, UsageError, writeText } from "./cli.ts";
+import {
+  errorText,
+  OutputError,
+  UsageError,
+  writeOutput,
+  writeText,
+} from "./cli.ts";
 import type { BenchArgs } from "./bench_args.ts";
 import { renderReport } from "./bench_html.ts";
 import { benchJson, describeTarget } from "./bench_json.ts";
 import { parseReportArgs, runReportCommand } from "./bench_compare.ts";
 import { BENCH_REPORT_USAGE } from "./bench_usage.ts";
 import { ClientExitCode } from "./client_exit.ts";
-import { reportUsageError } from "./client_report.ts";
+import { printInfo, reportUsageError } from "./client_report.ts";
 import {
   formatHistogram,
   formatLatency,
@@ -96,6 +102,8 @@ export function commandTarget(
  * @returns The result, for the exit code.
  * @throws {UsageError} If a certificate cannot be read, or the report's
  * folder does not exist (both before any load is sent).
+ * @throws {OutputError} If standard output failed other than by a closed
+ * pipe (after the HTML report is written).
  */
 export async function runBenchCommand(args: BenchArgs): Promise<BenchResult> {
   if (args.report !== undefined) await checkFolder(args.report);
@@ -116,17 +124,25 @@ export async function runBenchCommand(args: BenchArgs): Promise<BenchResult> {
     if (live) writeText(Deno.stderr, "\r\x1b[K");
   }
   const json = benchJson(result);
-  writeText(
-    Deno.stdout,
-    args.json
-      ? JSON.stringify(json) + "\n"
-      : formatReport(result) + "\n" + formatHistogram(result.latency),
-  );
+  let unwritten: OutputError | undefined;
+  try {
+    writeOutput(
+      args.json
+        ? JSON.stringify(json) + "\n"
+        : formatReport(result) + "\n" + formatHistogram(result.latency),
+      "the results",
+    );
+  } catch (error) {
+    if (!(error instanceof OutputError)) throw error;
+    // The HTML report is still written: it may be all that is kept.
+    unwritten = error;
+  }
   if (args.report !== undefined) {
     const html = renderReport([{ label: describeTarget(result), run: json }]);
     await Deno.writeTextFile(args.report, html);
     if (live) writeText(Deno.stderr, `Report written to ${args.report}\n`);
   }
+  if (unwritten !== undefined) throw unwritten;
   return result;
 }
 
@@ -214,8 +230,7 @@ export async function benchReportMain(args: string[]): Promise<number> {
   try {
     const parsed = parseReportArgs(args);
     if (parsed === "help") {
-      writeText(Deno.stdout, BENCH_REPORT_USAGE);
-      return ClientExitCode.Ok;
+      return printInfo(BENCH_REPORT_USAGE, "the usage", program);
     }
     await runReportCommand(parsed);
     return ClientExitCode.Ok;

@@ -69,19 +69,134 @@ export function formatDuration(ms: number): string {
 
 const encoder = new TextEncoder();
 
-/** Writes text to a stream completely and synchronously (log lines). */
-export function writeText(
-  file: { writeSync(p: Uint8Array): number },
-  text: string,
-): void {
+/** A file that can be written synchronously: stdout, stderr. */
+export interface SyncWriter {
+  /** Writes some of `p`; returns how much. */
+  writeSync(p: Uint8Array): number;
+}
+
+function writeAllSync(file: SyncWriter, text: string): void {
   const bytes = encoder.encode(text);
-  try {
-    for (let off = 0; off < bytes.length;) {
-      off += file.writeSync(bytes.subarray(off));
-    }
-  } catch {
-    // Nobody is reading (a closed pipe): nothing sensible to do.
+  for (let off = 0; off < bytes.length;) {
+    off += file.writeSync(bytes.subarray(off));
   }
+}
+
+/** Writes text to a stream completely and synchronously (log lines). */
+export function writeText(file: SyncWriter, text: string): void {
+  try {
+    writeAllSync(file, text);
+  } catch {
+    // Nobody is reading (a closed pipe), or stderr itself is unwritable:
+    // there is nowhere left to say so.
+  }
+}
+
+/**
+ * Standard output could not be written, for a reason other than a reader
+ * that went away (a full disk, an I/O error): what was written is
+ * incomplete, so the program fails rather than report success.
+ */
+export class OutputError extends Error {
+  override name = "OutputError";
+  /** What was being written: `the echo`, `the usage`. */
+  readonly what: string;
+
+  /**
+   * @param what What was being written, for the message.
+   * @param cause The error the write failed with.
+   */
+  constructor(what: string, cause: unknown) {
+    super(`Cannot write ${what} to standard output: ${errorText(cause)}`, {
+      cause,
+    });
+    this.what = what;
+  }
+
+  /** What to do about it, in one sentence. */
+  get hint(): string {
+    const code = (this.cause as { code?: unknown } | null)?.code;
+    return code === "ENOSPC" || code === "EDQUOT"
+      ? "Free some space, or write the output elsewhere"
+      : "Check where standard output goes, or write the output elsewhere";
+  }
+}
+
+/**
+ * Whether a write failed because nobody reads the output any more (a
+ * closed pipe, as with `| head -1`): the one write failure that is no
+ * error, as for `cat`.
+ */
+export function isReaderGone(error: unknown): boolean {
+  return error instanceof Deno.errors.BrokenPipe;
+}
+
+/**
+ * Writes text to standard output (or `file`) completely and synchronously.
+ * A reader that went away is ignored, as {@linkcode writeText} does.
+ *
+ * @param text What to write.
+ * @param what What it is, for the message: `the usage`, `the report`.
+ * @param file Where it goes.
+ * @throws {OutputError} If the write failed otherwise (a full disk).
+ */
+export function writeOutput(
+  text: string,
+  what: string,
+  file: SyncWriter = Deno.stdout,
+): void {
+  try {
+    writeAllSync(file, text);
+  } catch (error) {
+    if (!isReaderGone(error)) throw new OutputError(what, error);
+  }
+}
+
+/** A stream to standard output that remembers how a write failed. */
+export interface GuardedOutput {
+  /** Write here. */
+  readonly writable: WritableStream<Uint8Array>;
+  /**
+   * The first write failure that was not a reader going away, once one
+   * happened.
+   */
+  readonly error: OutputError | undefined;
+}
+
+/**
+ * Wraps an output stream: a write that fails because the reader went away
+ * fails as it did; any other failure fails with an {@linkcode OutputError}
+ * that {@linkcode GuardedOutput.error} keeps, for a session that stops
+ * quietly once its output fails.
+ *
+ * @param target Standard output's stream, say; written, never closed.
+ * @param what What goes there, for the message: `the echo`.
+ * @returns The stream to write to, and the failure once there is one.
+ */
+export function guardOutput(
+  target: WritableStream<Uint8Array>,
+  what: string,
+): GuardedOutput {
+  let writer: WritableStreamDefaultWriter<Uint8Array> | undefined;
+  let failed: OutputError | undefined;
+  const writable = new WritableStream<Uint8Array>({
+    async write(chunk): Promise<void> {
+      writer ??= target.getWriter();
+      try {
+        await writer.write(chunk);
+      } catch (error) {
+        if (isReaderGone(error)) throw error;
+        failed ??= new OutputError(what, error);
+        throw failed;
+      }
+    },
+  });
+  return {
+    writable,
+    get error(): OutputError | undefined {
+      return failed;
+    },
+  };
 }
 
 /** The text of an error, for a one-line message. */

@@ -230,11 +230,11 @@ export function parseTarget(
   }
   const target = transport === "unix"
     ? { hostname: "localhost", port: DEFAULT_PORT }
-    : parseHostPort(url ? url[2]!.replace(/\/$/, "") : first);
+    : parseHostPort(url ? url[2]!.replace(/\/$/, "") : first, 1);
   const ports = [
     target.port,
-    positionals[1] === undefined ? undefined : parsePort(positionals[1]),
-    values.port === undefined ? undefined : parsePort(values.port),
+    positionals[1] === undefined ? undefined : parsePort(positionals[1], 1),
+    values.port === undefined ? undefined : parsePort(values.port, 1),
   ].filter((p) => p !== undefined);
   if (ports.length > 1) {
     throw new UsageError(
@@ -242,7 +242,6 @@ export function parseTarget(
     );
   }
   const port = ports[0] ?? DEFAULT_PORT;
-  if (port === 0) throw new UsageError("Port 0 cannot be dialed");
   return { transport, hostname: target.hostname, port, path };
 }
 

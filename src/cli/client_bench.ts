@@ -3,7 +3,7 @@
 // `echo-client bench`: the load generator, loaded only when asked for.
 
 import { BENCH_EXIT_CODES, ClientExitCode } from "./client_exit.ts";
-import { reportFailure, reportUsageError } from "./client_report.ts";
+import { printInfo, reportFailure, reportUsageError } from "./client_report.ts";
 import { writeText } from "./cli.ts";
 
 const PROGRAM = "echo-client bench";
@@ -24,8 +24,7 @@ export async function benchMain(args: string[]): Promise<number> {
     return reportUsageError(error, PROGRAM);
   }
   if (options === "help") {
-    writeText(Deno.stdout, bench.BENCH_USAGE);
-    return ClientExitCode.Ok;
+    return printInfo(bench.BENCH_USAGE, "the usage", PROGRAM);
   }
   try {
     const result = await bench.runBenchCommand(options);

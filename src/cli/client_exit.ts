@@ -10,10 +10,15 @@ import {
   EchoTimeoutError,
   IncompleteEchoError,
 } from "../client/session_errors.ts";
-import { formatAddress, ipFamily } from "../net/address.ts";
+import {
+  formatAddress,
+  isLinkLocal,
+  portInAddress,
+  zoneOf,
+} from "../net/address.ts";
 import { UnknownHostError } from "../net/resolve.ts";
 import { ProxyError } from "../client/proxy_errors.ts";
-import { errorText } from "./cli.ts";
+import { errorText, OutputError } from "./cli.ts";
 import { InterruptedError } from "./line_editor.ts";
 import { deniedPermission } from "./permission.ts";
 
@@ -32,7 +37,7 @@ import { deniedPermission } from "./permission.ts";
 export const ClientExitCode = {
   /** Everything sent was echoed. */
   Ok: 0,
-  /** An unexpected failure. */
+  /** An unexpected failure, or standard output cannot be written. */
   Failure: 1,
   /** Bad command line. */
   Usage: 2,
@@ -156,13 +161,21 @@ const FAILURES: readonly FailureRule[] = [
     matches: (error) => deniedPermission(error) !== undefined,
     message: (error) => {
       const { what, flag } = deniedPermission(error)!;
-      return `Deno denied ${what}. Run with ${flag}`;
+      return `Deno denied ${what}. Run with ${flag} ` +
+        "(all it may use: --allow-net --allow-read --allow-write)";
     },
   },
   {
     code: ClientExitCode.Interrupted,
     matches: (error) => error instanceof InterruptedError,
     message: text,
+  },
+  {
+    // A full disk, say: what went to stdout is incomplete. (A closed pipe,
+    // as with `| head -1`, is no failure and never gets here.)
+    code: ClientExitCode.Failure,
+    matches: (error) => error instanceof OutputError,
+    message: (error) => `${text(error)}. ${(error as OutputError).hint}`,
   },
   {
     code: ClientExitCode.ProxyAuth,
@@ -194,6 +207,16 @@ const FAILURES: readonly FailureRule[] = [
       `No socket at ${where}: the server may not be running, or the path is wrong`,
   },
   {
+    // Our own ClientHello came back: an echo server without TLS on that port.
+    code: ClientExitCode.TlsFailure,
+    matches: (error, target) =>
+      target.transport === "tls" && /got ClientHello/.test(text(error)),
+    message: (_, where) =>
+      `TLS handshake with ${where} failed: the server sent our own TLS hello ` +
+      "back, so it is not speaking TLS on that port (a plain echo server?)",
+    hint: "Dial it without TLS, or give the port of its tls:// listener",
+  },
+  {
     code: ClientExitCode.TlsFailure,
     matches: (error, target) =>
       error instanceof Deno.errors.InvalidData && target.transport === "tls",
@@ -207,6 +230,24 @@ const FAILURES: readonly FailureRule[] = [
     matches: (error) => error instanceof Deno.errors.ConnectionRefused,
     message: (_, where) =>
       `Connection to ${where} refused: the server may not be running, or the port is wrong`,
+  },
+  {
+    code: ClientExitCode.Unreachable,
+    matches: (error, target) =>
+      zoneOf(target.hostname) !== undefined &&
+      /failed to lookup address information|os error 19\b/.test(text(error)),
+    message: (_, where) =>
+      `Cannot reach ${where}: this machine has no network interface of the name or number after %`,
+    hint: "Name one of its interfaces, as in fe80::1%eth0",
+  },
+  {
+    code: ClientExitCode.Unreachable,
+    matches: (error, target) =>
+      zoneOf(target.hostname) === undefined && isLinkLocal(target.hostname) &&
+      /os error 22\b/.test(text(error)),
+    message: (_, where) =>
+      `Cannot reach ${where}: a link-local address needs the interface after %`,
+    hint: "Add it, as in fe80::1%eth0",
   },
   {
     code: ClientExitCode.UnknownHost,
@@ -260,18 +301,6 @@ const DIAL_FAILURES: ReadonlySet<ClientExitValue> = new Set([
   ClientExitCode.Timeout,
 ]);
 
-/**
- * For a bare IPv6 literal whose last group reads as a port (`::1:2000`),
- * the address with that port: `[::1]:2000`.
- */
-function portInAddress(hostname: string): string | undefined {
-  const match = /^(.*):([0-9]{1,5})$/.exec(hostname);
-  if (match === null || hostname.includes("%")) return undefined;
-  const [, host, port] = match;
-  if (Number(port) > 65535 || ipFamily(host!) !== 6) return undefined;
-  return `[${host}]:${port}`;
-}
-
 /** The target as the messages name it: `HOST:PORT`, `tls://…`, `unix:…`. */
 function describe(target: FailureTarget): string {
   if (target.transport === "unix") return `unix:${target.path}`;
@@ -299,7 +328,11 @@ export function failure(
   }
   let message = rule.message(error, describe(target));
   if (rule.hint !== undefined) message = `${message}. ${rule.hint}`;
-  const meant = portInAddress(target.hostname);
+  const split = portInAddress(target.hostname);
+  // A link-local address without a zone cannot be dialed, with a port or not.
+  const meant = split === undefined || isLinkLocal(split.hostname)
+    ? undefined
+    : formatAddress(split);
   const dialing = DIAL_FAILURES.has(rule.code) &&
     !(error instanceof EchoTimeoutError);
   if (meant !== undefined && dialing) {

@@ -10,7 +10,7 @@ import {
   type FailureTarget,
 } from "./client_exit.ts";
 import { CLIENT_USAGE, CLIENT_VERSION_TEXT } from "./client_usage.ts";
-import { UsageError, writeText } from "./cli.ts";
+import { UsageError, writeOutput, writeText } from "./cli.ts";
 
 /**
  * Reports a bad command line, with a pointer to `--help`.
@@ -35,10 +35,36 @@ export function reportUsageError(
  * Prints `--help` or `--version` to standard output.
  *
  * @param what Which.
- * @returns The exit code for success.
+ * @returns The exit code: success, or standard output failed.
  */
 export function reportInfo(what: "help" | "version"): ClientExitValue {
-  writeText(Deno.stdout, what === "help" ? CLIENT_USAGE : CLIENT_VERSION_TEXT);
+  return what === "help"
+    ? printInfo(CLIENT_USAGE, "the usage")
+    : printInfo(CLIENT_VERSION_TEXT, "the version");
+}
+
+/** No connection is involved in a failure to print the usage. */
+const NO_TARGET: FailureTarget = { hostname: "", port: 0 };
+
+/**
+ * Prints text such as a usage to standard output; a failure to write it
+ * (other than a closed pipe) is reported.
+ *
+ * @param text What to print.
+ * @param what What it is, for the message: `the usage`.
+ * @param program The command, as the user typed it.
+ * @returns The exit code: success, or standard output failed.
+ */
+export function printInfo(
+  text: string,
+  what: string,
+  program = "echo-client",
+): ClientExitValue {
+  try {
+    writeOutput(text, what);
+  } catch (error) {
+    return reportFailure(error, NO_TARGET, program);
+  }
   return ClientExitCode.Ok;
 }
 

@@ -21,7 +21,7 @@ import {
   escapesOutput,
   usesLineEditor,
 } from "./client_terminal.ts";
-import { errorText, UsageError, writeText } from "./cli.ts";
+import { errorText, guardOutput, UsageError, writeText } from "./cli.ts";
 import { LineEditor } from "./line_editor.ts";
 
 /** What a run sent, and how many lines got no echo (UDP only). */
@@ -42,21 +42,27 @@ export interface ClientRunResult {
  *
  * @param options The parsed command line.
  * @returns What was sent and lost.
- * @throws Whatever connecting or the session throws (see `failure`), or
- * {@linkcode UsageError} if a certificate file cannot be read.
+ * @throws Whatever connecting or the session throws (see `failure`),
+ * {@linkcode UsageError} if a certificate file cannot be read, or
+ * `OutputError` if standard output failed other than by a closed pipe.
  */
 export async function runClient(options: ClientArgs): Promise<ClientRunResult> {
+  // A closed pipe ends the session quietly; a full disk is a failure.
+  const stdout = guardOutput(Deno.stdout.writable, "the echo");
   const output = clientOutput(
-    Deno.stdout.writable,
+    stdout.writable,
     escapesOutput(options.raw, Deno.stdout.isTerminal()),
   );
+  let result: ClientRunResult;
   try {
-    return options.transport === "udp"
+    result = options.transport === "udp"
       ? await runUdp(options, output.writable)
       : await runStream(options, output.writable);
   } finally {
     await output.end();
   }
+  if (stdout.error !== undefined) throw stdout.error;
+  return result;
 }
 
 /** TCP, TLS or Unix: the session over one connection. */

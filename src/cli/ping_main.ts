@@ -5,9 +5,9 @@
 import { type PingOptions, type PingSummary, runPing } from "../client/ping.ts";
 import { describeProxy } from "../client/proxy_url.ts";
 import { formatAddress } from "../net/address.ts";
-import { writeText } from "./cli.ts";
+import { writeOutput } from "./cli.ts";
 import { ClientExitCode, type ClientExitValue } from "./client_exit.ts";
-import { reportFailure, reportUsageError } from "./client_report.ts";
+import { printInfo, reportFailure, reportUsageError } from "./client_report.ts";
 import { tlsDialOptions } from "./client_run.ts";
 import { parsePingArgs, type PingArgs } from "./ping_args.ts";
 import {
@@ -22,6 +22,7 @@ import {
 import { PING_USAGE } from "./ping_usage.ts";
 
 const PROGRAM = "echo-client ping";
+const SUMMARY = "the ping summary";
 
 /** The signals that end a ping with its summary. */
 const STOP_SIGNALS: readonly Deno.Signal[] = Deno.build.os === "windows"
@@ -41,10 +42,7 @@ export async function pingMain(args: string[]): Promise<number> {
   } catch (error) {
     return reportUsageError(error, PROGRAM);
   }
-  if (parsed === "help") {
-    writeText(Deno.stdout, PING_USAGE);
-    return ClientExitCode.Ok;
-  }
+  if (parsed === "help") return printInfo(PING_USAGE, "the usage", PROGRAM);
   const command = parsed;
   const stop = new AbortController();
   const onSignal = (): void => stop.abort();
@@ -92,7 +90,8 @@ async function pingOptions(
 
 /** The hooks that print each probe and each change of the connection. */
 function printer(args: PingArgs): Parameters<typeof runPing>[1] {
-  const line = (text: string): void => writeText(Deno.stdout, `${text}\n`);
+  const line = (text: string): void =>
+    writeOutput(`${text}\n`, "the ping results");
   const json = (value: unknown): void => line(JSON.stringify(value));
   if (args.json) {
     return {
@@ -128,9 +127,9 @@ function pingHeader(args: PingArgs): PingHeader {
 /** Prints the summary and picks the exit code. */
 function report(summary: PingSummary, args: PingArgs): ClientExitValue {
   if (args.json) {
-    writeText(Deno.stdout, `${JSON.stringify(summaryJson(summary))}\n`);
+    writeOutput(`${JSON.stringify(summaryJson(summary))}\n`, SUMMARY);
   } else {
-    writeText(Deno.stdout, `\n${summaryText(summary)}`);
+    writeOutput(`\n${summaryText(summary)}`, SUMMARY);
   }
   if (summary.wrong > 0) return ClientExitCode.Mismatch;
   if (summary.lost > 0) return ClientExitCode.PingLost;

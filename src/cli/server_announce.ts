@@ -3,7 +3,7 @@
 // The first and last lines of a run: where the server listens (stdout, and
 // the log in JSON), and how the run ended.
 
-import { writeText } from "./cli.ts";
+import { writeOutput } from "./cli.ts";
 import { plural } from "./plural.ts";
 import { log } from "./server_log.ts";
 import { logFormat } from "./server_log_output.ts";
@@ -15,10 +15,12 @@ import type { UdpEchoStats } from "../udp/udp_server.ts";
  * Says the server is ready: a line about the workers, if any share a port,
  * the metrics URL if there is one, then one `Listening on` line per
  * listener on stdout (and in the JSON log, a `listening` entry each).
+ * A closed stdout is ignored.
  *
  * @param server The running server.
  * @param workers How many isolates accept.
  * @param metrics Where `--metrics` serves, if it does.
+ * @throws {OutputError} If stdout failed otherwise (a full disk).
  */
 export function announceListening(
   server: EchoServer,
@@ -38,12 +40,12 @@ export function announceListening(
   const json = logFormat() === "json";
   if (metrics !== undefined) {
     const url = `http://${formatAddress(metrics)}/metrics`;
-    writeText(Deno.stdout, `Metrics on ${url}\n`);
+    writeOutput(`Metrics on ${url}\n`, "the metrics address");
     if (json) log(`Metrics on ${url}`, "metrics", { url });
   }
   for (const { transport, addr, url } of server.listeners) {
     const shown = transport === "tcp" ? formatAddress(addr) : url;
-    writeText(Deno.stdout, `Listening on ${shown}\n`);
+    writeOutput(`Listening on ${shown}\n`, "the listening address");
     if (json) {
       log(`Listening on ${shown}`, "listening", { listener: url, transport });
     }

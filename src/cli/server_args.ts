@@ -9,7 +9,7 @@ import {
   SERVER_FLAGS,
   type ServerFlag,
 } from "./server_flags.ts";
-import { parseHostname, parsePort } from "../net/address.ts";
+import { parseHostname, parseHostPort, parsePort } from "../net/address.ts";
 import { type ListenerSpec, parseListenUrl } from "../net/listen_url.ts";
 import { parseCidr } from "../proxy/cidr.ts";
 import { validateQuitWord } from "../echo/quit_word.ts";
@@ -131,7 +131,7 @@ function whereToListen(values: Values): Where {
       ),
       hostname: values.hostname === undefined
         ? SERVE_DEFAULTS.hostname
-        : parseHostname(values.hostname),
+        : hostnameOf(values.hostname),
       port: values.port === undefined
         ? SERVE_DEFAULTS.port
         : parsePort(values.port),
@@ -156,6 +156,35 @@ function whereToListen(values: Values): Where {
     throw new UsageError("--cert and --key go with a tls:// listener");
   }
   return where;
+}
+
+/**
+ * `--hostname`, which takes no port: `127.0.0.1:2990` and `[::1]:2990` are
+ * told to give it with `--port`. (`::1:2990` is an IPv6 address.)
+ */
+function hostnameOf(text: string): string {
+  try {
+    return parseHostname(text);
+  } catch (error) {
+    const empty = /^:([0-9]+)$/.exec(text);
+    if (empty !== null) {
+      throw new UsageError(
+        `Empty host in "${text}": give a name or address, like localhost, and the port separately with --port: --hostname localhost --port ${
+          empty[1]
+        }`,
+      );
+    }
+    let split;
+    try {
+      split = parseHostPort(text);
+    } catch {
+      throw error;
+    }
+    if (split.port === undefined) throw error;
+    throw new UsageError(
+      `Invalid host "${text}": --hostname takes no port; give the port separately with --port: --hostname ${split.hostname} --port ${split.port}`,
+    );
+  }
 }
 
 /** `--proxy-protocol`, `--proxy-from` and `--client-ca`, checked. */

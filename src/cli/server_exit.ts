@@ -3,8 +3,13 @@
 // How an echo-server run can end, and the one place each ending is given
 // its exit code (and, for a failure to start, its message).
 
-import { errorText } from "./cli.ts";
-import { formatAddress } from "../net/address.ts";
+import { errorText, type OutputError } from "./cli.ts";
+import {
+  formatAddress,
+  isLinkLocal,
+  portInAddress,
+  zoneOf,
+} from "../net/address.ts";
 import type { ListenerSpec } from "../net/listen_url.ts";
 import { UnknownHostError } from "../net/resolve.ts";
 import { deniedPermission } from "./permission.ts";
@@ -26,7 +31,7 @@ import type { UdpEchoStats } from "../udp/udp_server.ts";
 export const ServerExitCode = {
   /** Stopped cleanly (signal, drain finished). */
   Ok: 0,
-  /** An unexpected failure. */
+  /** An unexpected failure, or standard output cannot be written. */
   Failure: 1,
   /** Bad command line. */
   Usage: 2,
@@ -64,6 +69,11 @@ export type ServerOutcome =
     /** What each `udp://` listener did. */
     udpStats: ReadonlyMap<string, UdpEchoStats>;
   }
+  /**
+   * Standard output failed (a full disk; a closed pipe is no failure):
+   * the usage, or the `Listening on` lines, could not be written.
+   */
+  | { type: "output-failed"; error: OutputError }
   | { type: "crashed"; error: unknown };
 
 /**
@@ -91,9 +101,21 @@ export function exitCode(outcome: ServerOutcome): number {
         : outcome.forced === "SIGTERM"
         ? ServerExitCode.ForcedSigterm
         : ServerExitCode.Ok;
+    case "output-failed":
     case "crashed":
       return ServerExitCode.Failure;
   }
+}
+
+/**
+ * What `echo-server` says when standard output failed: the cause and what
+ * to do.
+ *
+ * @param error The failed write.
+ * @returns The message, without the program name.
+ */
+export function outputFailure(error: OutputError): string {
+  return `${error.message}. ${error.hint}`;
 }
 
 /**
@@ -130,6 +152,18 @@ export function startFailure(
   if (error instanceof Deno.errors.AlreadyExists) {
     return failed(ServerExitCode.AddressInUse, errorText(error));
   }
+  if (spec.transport === "unix" && isMissingFolder(error)) {
+    return failed(
+      ServerExitCode.AddressUnavailable,
+      `the folder ${
+        JSON.stringify(parentOf(spec.path))
+      } does not exist or is not a folder ` +
+        `(${
+          errorText(error)
+        }). Create it first, or choose a path in a folder ` +
+        "that exists",
+    );
+  }
   if (error instanceof Deno.errors.InvalidData && spec.transport === "tls") {
     return failed(
       ServerExitCode.TlsSetup,
@@ -158,11 +192,70 @@ export function startFailure(
     return failed(
       ServerExitCode.AddressUnavailable,
       "the address is not on this machine. " +
-        "Use one of its addresses, localhost, or :: for every interface",
+        "Use one of its addresses, localhost, or :: for every interface" +
+        portHint(spec),
     );
   }
   if (error instanceof UnknownHostError) {
     return failed(ServerExitCode.AddressUnavailable, error.message);
   }
+  const zone = spec.transport === "unix" ? undefined : zoneProblem(error, spec);
+  if (zone !== undefined) {
+    return failed(ServerExitCode.AddressUnavailable, zone);
+  }
   return failed(ServerExitCode.Failure, errorText(error));
+}
+
+/**
+ * For an IPv6 literal whose last group reads as a port (`::1:2990`), how to
+ * write what may have been meant.
+ */
+function portHint(spec: ListenerSpec): string {
+  const meant = spec.transport === "unix"
+    ? undefined
+    : portInAddress(spec.hostname);
+  if (meant === undefined) return "";
+  const { hostname, port } = meant;
+  return `. If ${port} was meant as the port, give it separately: ` +
+    `--hostname ${hostname} --port ${port}, or --listen ${spec.transport}://[${hostname}]:${port}`;
+}
+
+/**
+ * Why an IPv6 literal with a zone that names no interface (`fe80::1%nosuch`,
+ * `fe80::1%99`), or a link-local one without a zone, cannot be listened on.
+ */
+function zoneProblem(
+  error: unknown,
+  spec: { hostname: string },
+): string | undefined {
+  const zone = zoneOf(spec.hostname);
+  const why = errorText(error);
+  if (
+    zone !== undefined &&
+    /failed to lookup address information|os error 19\b/.test(why)
+  ) {
+    return `this machine has no network interface "${zone}" (the zone after %). ` +
+      "Name one of its interfaces, as in fe80::1%eth0";
+  }
+  if (
+    zone === undefined && isLinkLocal(spec.hostname) &&
+    /os error 22\b/.test(why)
+  ) {
+    return "a link-local address needs the interface after %, as in " +
+      `${spec.hostname}%eth0`;
+  }
+  return undefined;
+}
+
+/** A path's folder: what must exist for a socket to be made in it. */
+function parentOf(path: string): string {
+  const slash = path.lastIndexOf("/");
+  return slash < 0 ? "." : slash === 0 ? "/" : path.slice(0, slash);
+}
+
+/** ENOENT or ENOTDIR: a folder on the way to the socket is missing. */
+function isMissingFolder(error: unknown): boolean {
+  return error instanceof Deno.errors.NotFound ||
+    error instanceof Deno.errors.NotADirectory ||
+    /\(os error (2|20)\)/.test(errorText(error));
 }

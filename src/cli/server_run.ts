@@ -3,9 +3,21 @@
 // The three steps of echo-server: parse the command line, run the server
 // until a signal stops it, report how it ended.
 
-import { errorText, UsageError, VERSION, writeText } from "./cli.ts";
+import {
+  errorText,
+  OutputError,
+  UsageError,
+  VERSION,
+  writeOutput,
+  writeText,
+} from "./cli.ts";
 import { parseServerArgs, type ServerArgs } from "./server_args.ts";
-import { exitCode, type ServerOutcome, startFailure } from "./server_exit.ts";
+import {
+  exitCode,
+  outputFailure,
+  type ServerOutcome,
+  startFailure,
+} from "./server_exit.ts";
 import { SERVER_USAGE } from "./server_flags.ts";
 import { announceListening, logStopped } from "./server_announce.ts";
 import { EventLog } from "./server_log.ts";
@@ -117,7 +129,13 @@ async function runServer(
   using signals = watchSignals(running, args.drainTimeout);
   // Announced only once the signal handlers are in place, so that a signal
   // sent as soon as the line is seen is handled, not fatal.
-  announceListening(running, args.workers, scraper?.addr);
+  try {
+    announceListening(running, args.workers, scraper?.addr);
+  } catch (error) {
+    if (!(error instanceof OutputError)) throw error;
+    // Nobody can learn where it listens: stop (closed as the scope ends).
+    return { type: "output-failed", error };
+  }
   await running.finished;
   return {
     type: "stopped",
@@ -164,10 +182,16 @@ function serveOptions(
 export function report(outcome: ServerOutcome): number {
   switch (outcome.type) {
     case "help":
-      writeText(Deno.stdout, SERVER_USAGE);
-      break;
     case "version":
-      writeText(Deno.stdout, `echo-server ${VERSION}\n`);
+      try {
+        writeOutput(
+          outcome.type === "help" ? SERVER_USAGE : `echo-server ${VERSION}\n`,
+          `the ${outcome.type === "help" ? "usage" : "version"}`,
+        );
+      } catch (error) {
+        if (!(error instanceof OutputError)) throw error;
+        return report({ type: "output-failed", error });
+      }
       break;
     case "usage":
       fail(`${outcome.message}\nTry 'echo-server --help' for usage.`);
@@ -186,6 +210,9 @@ export function report(outcome: ServerOutcome): number {
       break;
     case "stopped":
       // Logged by run(), through the log queue.
+      break;
+    case "output-failed":
+      fail(outputFailure(outcome.error));
       break;
     case "crashed":
       fail(`unexpected error: ${errorText(outcome.error)}`);

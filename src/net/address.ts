@@ -63,7 +63,8 @@ export function formatAddress(
 }
 
 /**
- * Parses a port number: decimal digits only, 0 to 65535.
+ * Parses a port number: decimal digits only, 0 to 65535, or 1 to 65535 where
+ * the port is dialed (`minPort` 1: port 0 means "any" only when listening).
  *
  * @example Parse ports
  * ```ts
@@ -71,20 +72,27 @@ export function formatAddress(
  * import { assertEquals, assertThrows } from "@std/assert";
  *
  * assertEquals(parsePort("2000"), 2000);
+ * assertEquals(parsePort("0"), 0);
  * assertThrows(() => parsePort("1e3"), RangeError);
+ * assertThrows(() => parsePort("0", 1), RangeError, "Port 0 cannot be dialed");
  * ```
  *
  * @param text The port as written.
+ * @param minPort The lowest port accepted: 0 for listening, 1 for dialing.
  * @returns The port.
- * @throws {RangeError} If the text is not a whole number from 0 to 65535.
+ * @throws {RangeError} If the text is not a whole number from `minPort` to
+ * 65535.
  */
-export function parsePort(text: string): number {
+export function parsePort(text: string, minPort: 0 | 1 = 0): number {
+  const range = `expected a whole number from ${minPort} to 65535`;
   if (!/^[0-9]{1,5}$/.test(text) || Number(text) > 65535) {
-    throw new RangeError(
-      `Invalid port "${text}": expected a whole number from 0 to 65535`,
-    );
+    throw new RangeError(`Invalid port "${text}": ${range}`);
   }
-  return Number(text);
+  const port = Number(text);
+  if (port < minPort) {
+    throw new RangeError(`Port ${port} cannot be dialed: ${range}`);
+  }
+  return port;
 }
 
 /**
@@ -102,12 +110,14 @@ export function parsePort(text: string): number {
  * ```
  *
  * @param text The address as written.
+ * @param minPort The lowest port accepted: 0 for listening, 1 for dialing.
  * @returns The hostname and the port, if one was written.
  * @throws {RangeError} If the text is empty, has unbalanced brackets, puts a
- * non-IPv6 address in brackets, or has an invalid port.
+ * non-IPv6 address in brackets, has an invalid port, or gives an interface
+ * name as the zone of an address that is not link-local (`::1%lo`).
  */
-export function parseHostPort(text: string): HostPort {
-  if (text.length === 0) throw new RangeError("Empty host");
+export function parseHostPort(text: string, minPort: 0 | 1 = 0): HostPort {
+  if (text.length === 0) throw new RangeError(EMPTY_HOST_PORT);
   if (text.startsWith("[")) {
     const close = text.indexOf("]");
     if (close < 0) {
@@ -119,6 +129,7 @@ export function parseHostPort(text: string): HostPort {
         `Invalid address "${text}": only IPv6 addresses go in brackets`,
       );
     }
+    checkZone(hostname, `Invalid address "${text}"`);
     const rest = text.slice(close + 1);
     if (rest === "") return { hostname, port: undefined };
     if (!rest.startsWith(":")) {
@@ -126,24 +137,31 @@ export function parseHostPort(text: string): HostPort {
         `Invalid address "${text}": expected ":PORT" after "]"`,
       );
     }
-    return { hostname, port: parsePort(rest.slice(1)) };
+    return { hostname, port: parsePort(rest.slice(1), minPort) };
   }
   if (text.includes("]")) {
     throw new RangeError(`Invalid address "${text}": missing "["`);
   }
   const colons = text.match(/:/g)?.length ?? 0;
-  if (colons === 0) return { hostname: checkHostname(text), port: undefined };
+  if (colons === 0) {
+    return { hostname: checkHostname(text, EMPTY_HOST_PORT), port: undefined };
+  }
   if (colons > 1) {
     // More than one colon: only a bare IPv6 literal makes sense.
-    if (ipFamily(text) === 6) return { hostname: text, port: undefined };
+    if (ipFamily(text) === 6) {
+      return {
+        hostname: checkZone(text, `Invalid address "${text}"`),
+        port: undefined,
+      };
+    }
     throw new RangeError(
       `Invalid address "${text}": write an IPv6 address with a port as [ADDRESS]:PORT`,
     );
   }
   const at = text.lastIndexOf(":");
   return {
-    hostname: checkHostname(text.slice(0, at)),
-    port: parsePort(text.slice(at + 1)),
+    hostname: checkHostname(text.slice(0, at), EMPTY_HOST_PORT),
+    port: parsePort(text.slice(at + 1), minPort),
   };
 }
 
@@ -159,21 +177,32 @@ export function parseHostPort(text: string): HostPort {
  * assertEquals(parseHostname("[::1]"), "::1");
  * assertEquals(parseHostname("localhost"), "localhost");
  * assertThrows(() => parseHostname("[::1"), RangeError);
+ * assertThrows(() => parseHostname("[::1]:2000"), RangeError, "give the port separately");
  * ```
  *
  * @param text The host as written.
  * @returns The hostname, without brackets.
- * @throws {RangeError} If the text is not a name or an IP literal.
+ * @throws {RangeError} If the text is not a name or an IP literal, or has a
+ * port, or gives an interface name as the zone of an address that is not
+ * link-local (`::1%lo`).
  */
 export function parseHostname(text: string): string {
   if (/^\[.*\]$/.test(text)) {
     const inner = text.slice(1, -1);
-    if (ipFamily(inner) === 6) return inner;
+    if (ipFamily(inner) === 6) {
+      return checkZone(inner, `Invalid host "${text}"`);
+    }
     throw new RangeError(
       `Invalid host "${text}": only IPv6 addresses go in brackets`,
     );
   }
-  if (ipFamily(text) !== 0) return text;
+  if (ipFamily(text) === 6) return checkZone(text, `Invalid host "${text}"`);
+  if (ipFamily(text) === 4) return text;
+  if (/^\[[^\]]*\]:/.test(text) || /^[^:[\]]+:[^:]*$/.test(text)) {
+    throw new RangeError(
+      `Invalid host "${text}": expected a host without a port; give the port separately`,
+    );
+  }
   if (text.includes("[") || text.includes("]")) {
     throw new RangeError(`Invalid host "${text}": unbalanced brackets`);
   }
@@ -182,15 +211,83 @@ export function parseHostname(text: string): string {
       `Invalid host "${text}": not an IPv6 address; give the port separately`,
     );
   }
-  return checkHostname(text);
+  return checkHostname(text, EMPTY_HOST);
 }
 
-function checkHostname(hostname: string): string {
-  if (hostname.length === 0) throw new RangeError("Empty host");
+const EMPTY_HOST = "Empty host: give a name or address, like localhost";
+const EMPTY_HOST_PORT = `${EMPTY_HOST}:2000`;
+
+function checkHostname(hostname: string, empty: string): string {
+  if (hostname.length === 0) throw new RangeError(empty);
   if (!/^[A-Za-z0-9._-]+$/.test(hostname)) {
     throw new RangeError(`Invalid host "${hostname}"`);
   }
   return hostname;
+}
+
+/**
+ * The zone of an IPv6 literal: what follows `%` (`eth0` in `fe80::1%eth0`).
+ *
+ * @param hostname A name or an IP literal.
+ * @returns The zone, or `undefined` when there is none.
+ */
+export function zoneOf(hostname: string): string | undefined {
+  const at = hostname.indexOf("%");
+  return at < 0 || ipFamily(hostname) !== 6
+    ? undefined
+    : hostname.slice(at + 1);
+}
+
+/**
+ * Whether an IPv6 literal is link-local (`fe80::/10`), where a zone is
+ * needed to say which interface's link is meant.
+ *
+ * @param hostname A name or an IP literal.
+ * @returns `true` for a link-local IPv6 address, with or without a zone.
+ */
+export function isLinkLocal(hostname: string): boolean {
+  return ipFamily(hostname) === 6 && /^fe[89ab][0-9a-f]:/i.test(hostname);
+}
+
+/**
+ * The system resolves an interface name after `%` only for link-local
+ * addresses; on any other an interface number is accepted, and a name
+ * fails as an unknown host.
+ */
+function checkZone(hostname: string, context: string): string {
+  const zone = zoneOf(hostname);
+  if (zone !== undefined && !/^[0-9]+$/.test(zone) && !isLinkLocal(hostname)) {
+    throw new RangeError(
+      `${context}: an interface name as zone ("%${zone}") is understood only on a link-local address (fe80::/10); drop it`,
+    );
+  }
+  return hostname;
+}
+
+/**
+ * For a bare IPv6 literal whose last group reads as a port (`::1:2000`), the
+ * address and port it may have been meant as (`[::1]:2000`).
+ *
+ * @example Split a port off an IPv6 literal
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { portInAddress } from "./address.ts";
+ *
+ * assertEquals(portInAddress("::1:2000"), { hostname: "::1", port: 2000 });
+ * assertEquals(portInAddress("::1"), undefined);
+ * ```
+ *
+ * @param hostname A name or an IP literal.
+ * @returns The address and the port, or `undefined` when no port reads off.
+ */
+export function portInAddress(
+  hostname: string,
+): { hostname: string; port: number } | undefined {
+  const match = /^(.*):([0-9]{1,5})$/.exec(hostname);
+  if (match === null || hostname.includes("%")) return undefined;
+  const [, host, port] = match;
+  if (Number(port) > 65535 || ipFamily(host!) !== 6) return undefined;
+  return { hostname: host!, port: Number(port) };
 }
 
 /**

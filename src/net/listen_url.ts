@@ -1,7 +1,12 @@
 // Copyright the deno-echo authors. MIT license.
 
 import { DEFAULT_PORT } from "./defaults.ts";
-import { formatAddress, parseHostPort } from "./address.ts";
+import {
+  formatAddress,
+  ipFamily,
+  parseHostPort,
+  portInAddress,
+} from "./address.ts";
 
 /** Where and how to listen: one entry of `serve({ listen })`. */
 export type ListenerSpec =
@@ -55,7 +60,8 @@ const SCHEMES = ["tcp", "tls", "udp"] as const;
  * @param url The listener as written.
  * @param defaultPort The port when the URL has none.
  * @returns The listener.
- * @throws {RangeError} If the URL is not one of those forms.
+ * @throws {RangeError} If the URL is not one of those forms (an IPv6 host
+ * without brackets among them: `tcp://::1:0` could be either of two).
  */
 export function parseListenUrl(
   url: string,
@@ -85,6 +91,11 @@ export function parseListenUrl(
     );
   }
   const authority = rest.replace(/\/$/, "");
+  if (!authority.startsWith("[") && /:.*:/.test(authority)) {
+    throw new RangeError(
+      `Invalid listener "${url}": ${bracketsHint(scheme, authority, query)}`,
+    );
+  }
   let hostPort;
   try {
     hostPort = parseHostPort(authority);
@@ -101,6 +112,25 @@ export function parseListenUrl(
   return proxyProtocol && scheme !== "udp"
     ? { ...spec, transport: scheme, proxyProtocol }
     : spec;
+}
+
+/**
+ * What to write for an IPv6 address without brackets: `tcp://::1:0` is
+ * `::1` port 0 or `::1:0` on the default port, so URLs take brackets.
+ */
+function bracketsHint(
+  scheme: string,
+  authority: string,
+  query: string | undefined,
+): string {
+  const meant = portInAddress(authority);
+  const suffix = query === undefined ? "" : `?${query}`;
+  const fixed = meant !== undefined
+    ? `${scheme}://[${meant.hostname}]:${meant.port}${suffix}`
+    : ipFamily(authority) === 6
+    ? `${scheme}://[${authority}]${suffix}`
+    : `${scheme}://[ADDRESS]:PORT`;
+  return `write the IPv6 address in brackets: ${fixed}`;
 }
 
 /**

@@ -73,6 +73,10 @@ Deno.test("parseClientArgs() turns a command line into the settings of one run",
     }],
     [["-4", "127.0.0.1"], false, { family: 4, hostname: "127.0.0.1" }],
     [["-6", "[::1]:7"], false, { family: 6, hostname: "::1", port: 7 }],
+    // A zone reads the same in brackets as without.
+    [["[fe80::1%eth0]:7"], false, { hostname: "fe80::1%eth0", port: 7 }],
+    [["fe80::1%eth0", "7"], false, { hostname: "fe80::1%eth0", port: 7 }],
+    [["[::1%1]:7"], false, { hostname: "::1%1", port: 7 }],
     [["unix:///run/e.sock"], false, {
       transport: "unix",
       path: "///run/e.sock",
@@ -128,10 +132,38 @@ Deno.test("parseClientArgs() refuses contradictions with one clear line", async 
       ["h:1", "2"],
       "Give the port once: as HOST:PORT, as a second argument, or with --port",
     ],
-    [["h", "0"], "Port 0 cannot be dialed"],
+    [
+      ["h", "0"],
+      "Port 0 cannot be dialed: expected a whole number from 1 to 65535",
+    ],
+    [
+      ["h:0"],
+      "Port 0 cannot be dialed: expected a whole number from 1 to 65535",
+    ],
+    [
+      ["-p", "0", "h"],
+      "Port 0 cannot be dialed: expected a whole number from 1 to 65535",
+    ],
     [
       ["h", "70000"],
-      'Invalid port "70000": expected a whole number from 0 to 65535',
+      'Invalid port "70000": expected a whole number from 1 to 65535',
+    ],
+    [
+      ["[::1]:70000"],
+      'Invalid port "70000": expected a whole number from 1 to 65535',
+    ],
+    [[":2000"], "Empty host: give a name or address, like localhost:2000"],
+    [
+      ["tcp://:2000"],
+      "Empty host: give a name or address, like localhost:2000",
+    ],
+    [
+      ["[::1%lo]:2000"],
+      'Invalid address "[::1%lo]:2000": an interface name as zone ("%lo") is understood only on a link-local address (fe80::/10); drop it',
+    ],
+    [
+      ["::1%lo"],
+      'Invalid address "::1%lo": an interface name as zone ("%lo") is understood only on a link-local address (fe80::/10); drop it',
     ],
     [
       ["-t", "soon"],

@@ -17,6 +17,8 @@ import {
 import { UnknownHostError } from "../../src/net/resolve.ts";
 import { InterruptedError } from "../../src/cli/line_editor.ts";
 
+/** What every permission message ends with. */
+const ALL_FLAGS = " (all it may use: --allow-net --allow-read --allow-write)";
 const tcp: FailureTarget = { transport: "tcp", hostname: "::1", port: 7 };
 const tls: FailureTarget = { transport: "tls", hostname: "localhost", port: 9 };
 const unix: FailureTarget = {
@@ -49,6 +51,17 @@ Deno.test("failure() maps each kind of error to its exit code and one line with 
       12,
       "TLS handshake with tls://localhost:9 failed: invalid peer certificate: UnknownIssuer. " +
       "For a private CA give --ca FILE; check the name you dial is in the certificate",
+    ],
+    [
+      "TLS to a plain echo port, which sends the ClientHello back",
+      new Deno.errors.InvalidData(
+        "received unexpected handshake message: got ClientHello when expecting ServerHello",
+      ),
+      tls,
+      12,
+      "TLS handshake with tls://localhost:9 failed: the server sent our own TLS hello back, " +
+      "so it is not speaking TLS on that port (a plain echo server?). " +
+      "Dial it without TLS, or give the port of its tls:// listener",
     ],
     [
       "refused",
@@ -109,7 +122,7 @@ Deno.test("failure() maps each kind of error to its exit code and one line with 
       ),
       tcp,
       4,
-      'Deno denied net access to "[::1]:7". Run with --allow-net',
+      'Deno denied net access to "[::1]:7". Run with --allow-net' + ALL_FLAGS,
     ],
     [
       "no read permission (a unix: socket): 4, naming the flag",
@@ -118,7 +131,8 @@ Deno.test("failure() maps each kind of error to its exit code and one line with 
       ),
       unix,
       4,
-      'Deno denied read access to "/run/e.sock". Run with --allow-read',
+      'Deno denied read access to "/run/e.sock". Run with --allow-read' +
+      ALL_FLAGS,
     ],
     [
       "a name lookup without net permission: 4, not an unknown host",
@@ -127,7 +141,8 @@ Deno.test("failure() maps each kind of error to its exit code and one line with 
       }),
       tcp,
       4,
-      'Deno denied net access to look up "localhost". Run with --allow-net',
+      'Deno denied net access to look up "localhost". Run with --allow-net' +
+      ALL_FLAGS,
     ],
     [
       "refused over UDP names udp://",
@@ -150,6 +165,34 @@ Deno.test("failure() maps each kind of error to its exit code and one line with 
       { transport: "tcp", hostname: "2001:db8::1", port: 2000 },
       3,
       "Connection to [2001:db8::1]:2000 refused: the server may not be running, or the port is wrong",
+    ],
+    [
+      "a zone that names no interface: unreachable (5), not a lookup failure",
+      new Error(
+        "failed to lookup address information: Name or service not known",
+      ),
+      { transport: "tcp", hostname: "fe80::1%nosuch", port: 2000 },
+      5,
+      "Cannot reach [fe80::1%nosuch]:2000: this machine has no network " +
+      "interface of the name or number after %. Name one of its interfaces, " +
+      "as in fe80::1%eth0",
+    ],
+    [
+      "a link-local address without a zone, and no guess at a port",
+      new TypeError("Invalid argument (os error 22)"),
+      { transport: "tcp", hostname: "fe80::1:2000", port: 2000 },
+      5,
+      "Cannot reach [fe80::1:2000]:2000: a link-local address needs the " +
+      "interface after %. Add it, as in fe80::1%eth0",
+    ],
+    [
+      "a lookup failure without a zone is not about interfaces",
+      new Error(
+        "failed to lookup address information: Name or service not known",
+      ),
+      tcp,
+      1,
+      "failed to lookup address information: Name or service not known",
     ],
     [
       "Ctrl-C at the prompt: 130",

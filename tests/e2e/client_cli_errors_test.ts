@@ -82,6 +82,18 @@ Deno.test("echo-client exits with the documented code and a one-line message whe
   );
 });
 
+Deno.test({
+  name:
+    "echo-client reports a zone that names no interface as unreachable (5), with or without brackets",
+  ignore: Deno.build.os !== "linux",
+  fn: async () => {
+    for (const host of ["[fe80::1%nosuch]:2000", "fe80::1%nosuch"]) {
+      const result = await runClient([host, "--timeout", "500ms"], "a\n");
+      assertFailed(result, 5, /no network interface of the name or number/);
+    }
+  },
+});
+
 Deno.test("echo-client rejects bad command lines with exit 2 and a --help hint", async (t) => {
   const cases: [string, string[], RegExp][] = [
     ["unclosed bracket", ["[::1"], /\[::1.*missing "\]"/],
@@ -90,7 +102,26 @@ Deno.test("echo-client rejects bad command lines with exit 2 and a --help hint",
       ["localhost", "2000", "extra"],
       /Too many arguments/,
     ],
-    ["port 0", ["--port", "0", "127.0.0.1"], /Port 0/],
+    [
+      "port 0",
+      ["--port", "0", "127.0.0.1"],
+      /Port 0 cannot be dialed: expected a whole number from 1 to 65535/,
+    ],
+    [
+      "port out of range, in HOST:PORT",
+      ["127.0.0.1:70000"],
+      /"70000": expected a whole number from 1 to 65535/,
+    ],
+    [
+      "empty host",
+      [":2000"],
+      /Empty host: give a name or address, like localhost:2000$/,
+    ],
+    [
+      "an interface name as zone of ::1, in brackets",
+      ["[::1%lo]:2000"],
+      /zone \("%lo"\).*link-local/,
+    ],
     ["port given twice", ["127.0.0.1:2000", "2001"], /port once/i],
     ["IPv6 with a port but no brackets", ["::1:65000"], /\[ADDRESS\]:PORT/],
     ["port out of range", ["127.0.0.1", "65536"], /65536/],

@@ -19,6 +19,10 @@ function script(name: string, flags: readonly string[] = []): Command {
   return [Deno.execPath(), "run", "--no-prompt", ...flags, projectPath(name)];
 }
 
+/** What every permission message ends with, as a pattern. */
+const ALL_FLAGS =
+  " \\(all it may use: --allow-net --allow-read --allow-write\\)";
+
 Deno.test("echo-client exits 4 and names the --allow flag when Deno denies a permission", async (t) => {
   const port = String(closedPort());
   const cases: [string, string[], string[], RegExp][] = [
@@ -27,27 +31,32 @@ Deno.test("echo-client exits 4 and names the --allow flag when Deno denies a per
       [],
       ["127.0.0.1", port],
       new RegExp(
-        `Deno denied net access to "127\\.0\\.0\\.1:${port}"\\. Run with --allow-net$`,
+        `Deno denied net access to "127\\.0\\.0\\.1:${port}"\\. Run with --allow-net${ALL_FLAGS}$`,
       ),
     ],
     [
       "net, looking up a name",
       [],
       ["localhost", port],
-      /Deno denied net access to look up "localhost"\. Run with --allow-net$/,
+      /Deno denied net access to look up "localhost"\. Run with --allow-net \(all it may use: --allow-net --allow-read --allow-write\)$/,
     ],
-    ["net, udp://", [], [`udp://127.0.0.1:${port}`], /Run with --allow-net$/],
+    [
+      "net, udp://",
+      [],
+      [`udp://127.0.0.1:${port}`],
+      /Run with --allow-net \(all it may use: --allow-net --allow-read --allow-write\)$/,
+    ],
     [
       "read, a unix: socket",
       ["--allow-net"],
       ["unix:/nonexistent/echo.sock"],
-      /Deno denied read access to "\/nonexistent\/echo\.sock"\. Run with --allow-read$/,
+      /Deno denied read access to "\/nonexistent\/echo\.sock"\. Run with --allow-read \(all it may use: --allow-net --allow-read --allow-write\)$/,
     ],
     [
       "read, a CA file",
       ["--allow-net"],
       ["--tls", "--ca", "ca.pem", "localhost", port],
-      /Deno denied read access to ".*ca\.pem"\. Run with --allow-read$/,
+      /Deno denied read access to ".*ca\.pem"\. Run with --allow-read \(all it may use: --allow-net --allow-read --allow-write\)$/,
     ],
   ];
   for (const [name, flags, args, message] of cases) {

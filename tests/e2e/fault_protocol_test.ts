@@ -120,7 +120,8 @@ Deno.test("echo-server and echo-client reject bad command lines with one clear l
       assertEquals(lines(serverV6.stderr), [
         "echo-server: Cannot listen on [::1:2000]:0: the address is not on " +
         "this machine. Use one of its addresses, localhost, or :: for every " +
-        "interface",
+        "interface. If 2000 was meant as the port, give it separately: " +
+        "--hostname ::1 --port 2000, or --listen tcp://[::1]:2000",
       ]);
     },
   );

@@ -38,6 +38,8 @@ Deno.test({
     assertEquals(result.code, 0, result.stderr);
     const json = JSON.parse(result.stdout);
     assertEquals([json.roundTrips, json.firstError], [30, null]);
+    // The target as given, not the proxy the connections went through.
+    assertEquals(json.target, `localhost:${echo.port}`);
     await echo.closedCount(3);
     assertEquals(echo.opened.length, 3);
   },

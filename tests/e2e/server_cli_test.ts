@@ -262,6 +262,58 @@ Deno.test("echo-server rejects bad arguments with exit 2, a one-line message and
   }
 });
 
+Deno.test("echo-server says how to write an IPv6 host with a port or a zone", async (t) => {
+  // Exit 2, a bad command line, as for 127.0.0.1:2990.
+  const usage: [string[], RegExp][] = [
+    [
+      ["-H", "127.0.0.1:2990"],
+      /give the port separately with --port: --hostname 127\.0\.0\.1 --port 2990$/,
+    ],
+    [
+      ["-H", "[::1]:2990"],
+      /give the port separately with --port: --hostname ::1 --port 2990$/,
+    ],
+    [
+      ["-l", "tcp://::1:0"],
+      /write the IPv6 address in brackets: tcp:\/\/\[::1\]:0$/,
+    ],
+    [["-H", "[::1%lo]", "-p", "0"], /zone \("%lo"\).*link-local/],
+    [["-H", ":2000"], /^echo-server: Empty host in ":2000": give a name/],
+    [["-H", ""], /Empty host: give a name or address, like localhost$/],
+  ];
+  for (const [args, mentions] of usage) {
+    await t.step(args.map((a) => a === "" ? '""' : a).join(" "), async () => {
+      assertUsage(await runServer(args), "echo-server", mentions);
+    });
+  }
+
+  await t.step(
+    "::1:2990 is an IPv6 address: exit 5, with the port it may mean",
+    async () => {
+      const result = await runServer(["-H", "::1:2990"]);
+      assertEquals(result.code, 5, result.stderr);
+      assertEquals(lines(result.stderr).length, 1, result.stderr);
+      assertMatch(
+        result.stderr,
+        /not on this machine.*If 2990 was meant as the port, give it separately: --hostname ::1 --port 2990, or --listen tcp:\/\/\[::1\]:2990$/m,
+      );
+    },
+  );
+
+  await t.step({
+    name: "a zone that names no interface: exit 5, not an unexpected failure",
+    ignore: Deno.build.os !== "linux",
+    fn: async () => {
+      for (const host of ["fe80::1%nosuch", "[fe80::1%nosuch]"]) {
+        const result = await runServer(["-H", host, "-p", "0"]);
+        assertEquals(result.code, 5, result.stderr);
+        assertEquals(lines(result.stderr).length, 1, result.stderr);
+        assertMatch(result.stderr, /no network interface "nosuch"/);
+      }
+    },
+  });
+});
+
 Deno.test("echo-server --help and --version print to stdout and exit 0", async (t) => {
   await t.step("--help prints usage, options and exit codes", async () => {
     const result = await runServer(["--help"]);

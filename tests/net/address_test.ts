@@ -6,9 +6,13 @@ import {
   formatAddress,
   type HostPort,
   ipFamily,
+  isLinkLocal,
+  parseHostname,
   parseHostPort,
   parsePort,
+  portInAddress,
   unmapIPv4,
+  zoneOf,
 } from "../../src/net/address.ts";
 import { mulberry32 } from "../_helpers/util.ts";
 
@@ -43,6 +47,37 @@ Deno.test("parsePort() rejects anything else with a RangeError", async (t) => {
       assertThrows(() => parsePort(text), RangeError, `"${text}"`);
     });
   }
+});
+
+Deno.test("parsePort() with minPort 1 refuses port 0, for dialing", async (t) => {
+  await t.step("1 to 65535 are accepted", () => {
+    assertEquals(parsePort("1", 1), 1);
+    assertEquals(parsePort("65535", 1), 65535);
+  });
+  await t.step("0 cannot be dialed", () => {
+    assertThrows(
+      () => parsePort("0", 1),
+      RangeError,
+      "Port 0 cannot be dialed: expected a whole number from 1 to 65535",
+    );
+  });
+  await t.step("the range in the message is the one asked for", () => {
+    assertThrows(
+      () => parsePort("70000", 1),
+      RangeError,
+      'Invalid port "70000": expected a whole number from 1 to 65535',
+    );
+    assertThrows(
+      () => parsePort("70000"),
+      RangeError,
+      'Invalid port "70000": expected a whole number from 0 to 65535',
+    );
+  });
+  await t.step("parseHostPort() passes it on", () => {
+    assertEquals(parseHostPort("[::1]:0"), { hostname: "::1", port: 0 });
+    assertThrows(() => parseHostPort("[::1]:0", 1), RangeError, "Port 0");
+    assertThrows(() => parseHostPort("h:0", 1), RangeError, "Port 0");
+  });
 });
 
 Deno.test("parseHostPort() parses a host, with or without a port", async (t) => {
@@ -111,6 +146,111 @@ Deno.test("parseHostPort() rejects malformed addresses with a RangeError", async
       assertThrows(() => parseHostPort(text), RangeError);
     });
   }
+});
+
+Deno.test("parseHostPort() says what to write for an empty host", async (t) => {
+  for (const text of ["", ":2000"]) {
+    await t.step(JSON.stringify(text), () => {
+      assertThrows(
+        () => parseHostPort(text),
+        RangeError,
+        "Empty host: give a name or address, like localhost:2000",
+      );
+    });
+  }
+});
+
+Deno.test("parseHostPort() and parseHostname() read a zone the same in brackets as without", async (t) => {
+  const cases: [string, string][] = [
+    ["fe80::1%eth0", "fe80::1%eth0"],
+    ["[fe80::1%eth0]", "fe80::1%eth0"],
+    ["FE80::1%lo", "FE80::1%lo"],
+    ["[febf::1%wlan0]", "febf::1%wlan0"],
+    // An interface number is taken on any address.
+    ["::1%1", "::1%1"],
+    ["[::1%1]", "::1%1"],
+    ["[2001:db8::1%12]", "2001:db8::1%12"],
+  ];
+  for (const [text, hostname] of cases) {
+    await t.step(text, () => {
+      assertEquals(parseHostname(text), hostname);
+      assertEquals(parseHostPort(text), { hostname, port: undefined });
+    });
+  }
+  await t.step("[fe80::1%eth0]:2000", () => {
+    assertEquals(parseHostPort("[fe80::1%eth0]:2000"), {
+      hostname: "fe80::1%eth0",
+      port: 2000,
+    });
+  });
+});
+
+Deno.test("parseHostPort() and parseHostname() refuse an interface name as zone where the system would not resolve it", async (t) => {
+  // Interface names after % are looked up only for link-local addresses;
+  // elsewhere they fail later as an unknown host.
+  for (
+    const text of ["::1%lo", "[::1%lo]", "[::1%lo]:2000", "2001:db8::1%eth0"]
+  ) {
+    await t.step(text, () => {
+      const zone = /%([a-z0-9]+)/.exec(text)![1];
+      const message =
+        `an interface name as zone ("%${zone}") is understood only on a link-local address (fe80::/10); drop it`;
+      assertThrows(() => parseHostPort(text), RangeError, message);
+      if (!text.endsWith(":2000")) {
+        assertThrows(() => parseHostname(text), RangeError, message);
+      }
+    });
+  }
+});
+
+Deno.test("parseHostname() takes a host without a port and says why not", async (t) => {
+  const cases: [string, string][] = [
+    ["[::1]:2990", "expected a host without a port; give the port separately"],
+    [
+      "127.0.0.1:2990",
+      "expected a host without a port; give the port separately",
+    ],
+    [
+      "localhost:80",
+      "expected a host without a port; give the port separately",
+    ],
+    ["[::1", "unbalanced brackets"],
+    ["", "Empty host: give a name or address, like localhost"],
+  ];
+  for (const [text, message] of cases) {
+    await t.step(JSON.stringify(text), () => {
+      assertThrows(() => parseHostname(text), RangeError, message);
+    });
+  }
+  await t.step("a bare IPv6 literal is a host, even ::1:2990", () => {
+    assertEquals(parseHostname("::1:2990"), "::1:2990");
+    assertEquals(parseHostname("[::1]"), "::1");
+  });
+});
+
+Deno.test("zoneOf(), isLinkLocal() and portInAddress() read IPv6 literals", async (t) => {
+  await t.step("zoneOf()", () => {
+    assertEquals(zoneOf("fe80::1%eth0"), "eth0");
+    assertEquals(zoneOf("::1%1"), "1");
+    assertEquals(zoneOf("::1"), undefined);
+    assertEquals(zoneOf("host%x"), undefined);
+  });
+  await t.step("isLinkLocal()", () => {
+    for (const yes of ["fe80::1", "FE80::1%eth0", "febf::1", "fe9a:0::1"]) {
+      assert(isLinkLocal(yes), yes);
+    }
+    for (const no of ["::1", "fec0::1", "fe8::1", "2001:db8::1", "fe80.x"]) {
+      assert(!isLinkLocal(no), no);
+    }
+  });
+  await t.step("portInAddress()", () => {
+    assertEquals(portInAddress("::1:2000"), { hostname: "::1", port: 2000 });
+    assertEquals(portInAddress("fe80::1:0"), { hostname: "fe80::1", port: 0 });
+    assertEquals(portInAddress("::1"), undefined);
+    assertEquals(portInAddress("::1:70000"), undefined);
+    assertEquals(portInAddress("fe80::1:80%eth0"), undefined);
+    assertEquals(portInAddress("localhost:80"), undefined);
+  });
 });
 
 Deno.test("formatAddress() writes HOST:PORT with IPv6 in brackets and IPv4-mapped as IPv4", async (t) => {

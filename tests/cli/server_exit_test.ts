@@ -1,0 +1,78 @@
+// Copyright the deno-echo authors. MIT license.
+
+import { assertEquals } from "@std/assert";
+import { ServerExitCode, startFailure } from "../../src/cli/server_exit.ts";
+import type { ListenerSpec } from "../../src/net/listen_url.ts";
+
+const NOT_HERE = "the address is not on this machine. " +
+  "Use one of its addresses, localhost, or :: for every interface";
+
+Deno.test("startFailure() explains addresses that cannot be listened on", async (t) => {
+  const lookupFailed = (): Error =>
+    new Error(
+      "failed to lookup address information: Name or service not known",
+    );
+  const cases: [string, unknown, ListenerSpec, number, string][] = [
+    [
+      "a unix: socket in a folder that is not there",
+      new Deno.errors.NotFound("No such file or directory (os error 2)"),
+      { transport: "unix", path: "/no/such/dir/echo.sock" },
+      ServerExitCode.AddressUnavailable,
+      'Cannot listen on unix:/no/such/dir/echo.sock: the folder "/no/such/dir" ' +
+      "does not exist or is not a folder (No such file or directory (os error 2)). " +
+      "Create it first, or choose a path in a folder that exists",
+    ],
+    [
+      "not this machine's",
+      new Deno.errors.AddrNotAvailable("Cannot assign requested address"),
+      { transport: "tcp", hostname: "192.0.2.1", port: 2000 },
+      ServerExitCode.AddressUnavailable,
+      `Cannot listen on 192.0.2.1:2000: ${NOT_HERE}`,
+    ],
+    [
+      "an IPv6 literal whose last group may be a port",
+      new Deno.errors.AddrNotAvailable("Cannot assign requested address"),
+      { transport: "tcp", hostname: "::1:2990", port: 2000 },
+      ServerExitCode.AddressUnavailable,
+      `Cannot listen on [::1:2990]:2000: ${NOT_HERE}. If 2990 was meant as ` +
+      "the port, give it separately: --hostname ::1 --port 2990, or " +
+      "--listen tcp://[::1]:2990",
+    ],
+    [
+      "a zone that names no interface",
+      lookupFailed(),
+      { transport: "tcp", hostname: "fe80::1%nosuch", port: 0 },
+      ServerExitCode.AddressUnavailable,
+      'Cannot listen on [fe80::1%nosuch]:0: this machine has no network interface "nosuch" ' +
+      "(the zone after %). Name one of its interfaces, as in fe80::1%eth0",
+    ],
+    [
+      "a zone that numbers no interface",
+      new Error("No such device (os error 19)"),
+      { transport: "udp", hostname: "fe80::1%99", port: 0 },
+      ServerExitCode.AddressUnavailable,
+      'Cannot listen on udp://[fe80::1%99]:0: this machine has no network interface "99" ' +
+      "(the zone after %). Name one of its interfaces, as in fe80::1%eth0",
+    ],
+    [
+      "a link-local address without a zone",
+      new TypeError("Invalid argument (os error 22)"),
+      { transport: "tcp", hostname: "fe80::1", port: 0 },
+      ServerExitCode.AddressUnavailable,
+      "Cannot listen on [fe80::1]:0: a link-local address needs the " +
+      "interface after %, as in fe80::1%eth0",
+    ],
+    [
+      "a lookup failure without a zone stays unexpected",
+      lookupFailed(),
+      { transport: "tcp", hostname: "::1", port: 0 },
+      ServerExitCode.Failure,
+      "Cannot listen on [::1]:0: failed to lookup address information: Name or service not known",
+    ],
+  ];
+  for (const [name, error, spec, code, message] of cases) {
+    await t.step(name, () => {
+      assertEquals(startFailure(error, spec), { code, message });
+    });
+  }
+});
