@@ -164,9 +164,7 @@ export class TlsSocketConn {
     this.#wakeReader();
     const socket = this.#socket;
     const duplex = this.#duplex;
-    let timer: ReturnType<typeof setTimeout> | undefined;
     const destroy = (): void => {
-      clearTimeout(timer);
       try {
         socket.destroy();
       } finally {
@@ -175,8 +173,13 @@ export class TlsSocketConn {
     };
     // A write stuck on a peer that does not read: tear down at once.
     if (socket.destroyed || this.#writing > 0) return destroy();
-    timer = setTimeout(destroy, CLOSE_GRACE);
-    socket.end(() => duplex.end(destroy));
+    const timer = setTimeout(destroy, CLOSE_GRACE);
+    socket.end(() =>
+      duplex.end(() => {
+        clearTimeout(timer);
+        destroy();
+      })
+    );
   }
 
   #wakeReader(): void {
