@@ -15,6 +15,7 @@ import {
   textAnswer,
   writeAnswer,
 } from "./http_conn.ts";
+import { acceptLoop } from "../net/accept_loop.ts";
 import { closeQuietly } from "../net/close.ts";
 
 /** The content type of the Prometheus text format 0.0.4. */
@@ -195,15 +196,6 @@ function checkOptions(options: MetricsServeOptions): void {
   }
 }
 
-/** Errors of `accept()` that concern one connection: accept the next. */
-const PER_CONNECTION_ERRORS = [
-  Deno.errors.ConnectionAborted,
-  Deno.errors.ConnectionReset,
-  Deno.errors.NotConnected,
-];
-const BACKOFF_MIN = 5;
-const BACKOFF_MAX = 1000;
-
 /** A connection, and whether it is being answered (not waiting). */
 interface Live {
   busy: boolean;
@@ -284,27 +276,10 @@ class Scraper implements MetricsServer {
   }
 
   async #acceptLoop(): Promise<void> {
-    const stop = this.#stop.signal;
-    let backoff = 0;
-    while (!stop.aborted) {
-      let conn: Deno.Conn;
-      try {
-        conn = await this.#listener.accept();
-      } catch (error) {
-        if (stop.aborted || error instanceof Deno.errors.BadResource) return;
-        if (PER_CONNECTION_ERRORS.some((type) => error instanceof type)) {
-          continue;
-        }
-        // Out of file descriptors, or something unforeseen: back off rather
-        // than spin, and try again.
-        backoff = Math.min(Math.max(backoff * 2, BACKOFF_MIN), BACKOFF_MAX);
-        await sleep(backoff, stop);
-        continue;
-      }
-      backoff = 0;
+    await acceptLoop(this.#listener, this.#stop.signal, (conn) => {
       if (this.#live.size >= this.#max) {
         closeQuietly(conn);
-        continue;
+        return;
       }
       const live: Live = { busy: false };
       this.#live.set(conn, live);
@@ -315,7 +290,7 @@ class Scraper implements MetricsServer {
         this.#live.delete(conn);
         this.#settle();
       });
-    }
+    });
   }
 
   /** Answers one connection's requests until it ends or must close. */
@@ -384,19 +359,4 @@ function respond(request: HttpRequest, metrics: MetricsSource): HttpAnswer {
     default:
       return textAnswer(404, "not found\n");
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      resolve();
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
 }

@@ -21,6 +21,7 @@ import type {
   ServerEvent,
   ShutdownResult,
 } from "./types.ts";
+import { acceptLoop } from "../net/accept_loop.ts";
 import { closeQuietly } from "../net/close.ts";
 import { unmapIPv4 } from "../net/address.ts";
 import {
@@ -70,16 +71,6 @@ type Closable = EchoStream & { close(): void };
 function stopError(): DOMException {
   return new DOMException("The server closed the connection", "AbortError");
 }
-
-/** Errors that concern one would-be connection, not the listener. */
-const PER_CONNECTION_ERRORS = [
-  Deno.errors.ConnectionAborted,
-  Deno.errors.ConnectionReset,
-  Deno.errors.NotConnected,
-];
-
-const BACKOFF_MIN = 5;
-const BACKOFF_MAX = 1000;
 
 /** One isolate's echo server: its accept loops and connection tasks. */
 export class Server implements EchoServer {
@@ -165,27 +156,12 @@ export class Server implements EchoServer {
 
   async #acceptLoop({ listener, info }: OpenListener): Promise<void> {
     if (isUdp(listener)) return await listener.finished;
-    const stop = this.#stopAccepting.signal;
-    let backoff = 0;
-    while (!stop.aborted) {
-      let conn: Deno.Conn;
-      try {
-        conn = await listener.accept();
-      } catch (error) {
-        if (stop.aborted || error instanceof Deno.errors.BadResource) return;
-        this.#emit({ type: "accept-error", error: error as Error });
-        if (PER_CONNECTION_ERRORS.some((type) => error instanceof type)) {
-          continue;
-        }
-        // Out of file descriptors, or something unforeseen: back off rather
-        // than spin, and try again.
-        backoff = Math.min(Math.max(backoff * 2, BACKOFF_MIN), BACKOFF_MAX);
-        await sleep(backoff, stop);
-        continue;
-      }
-      backoff = 0;
-      this.#handle(conn, info);
-    }
+    await acceptLoop(
+      listener,
+      this.#stopAccepting.signal,
+      (conn) => this.#handle(conn, info),
+      (error) => this.#emit({ type: "accept-error", error }),
+    );
   }
 
   #handle(conn: Deno.Conn, listener: ListenerInfo): void {
@@ -349,19 +325,4 @@ function unmapped(addr: Deno.Addr): Deno.NetAddr | Deno.UnixAddr {
   const hostname = unmapIPv4(addr.hostname);
   if (hostname === addr.hostname) return addr;
   return { transport: addr.transport, hostname, port: addr.port };
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      resolve();
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
 }
