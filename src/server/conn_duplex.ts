@@ -17,6 +17,13 @@ import { closeQuietly } from "../net/close.ts";
  */
 const MIN_READ = 2 * 1024;
 const MAX_READ = 64 * 1024;
+/**
+ * Bytes read ahead of the echo, at most: past this the connection is not
+ * read until the echo has taken what TLS decrypted, so a client that sends
+ * without reading is held back by TCP flow control. (`node:tls` reads its
+ * stream on while its cleartext side is paused.)
+ */
+export const READ_AHEAD_LIMIT = 1024 * 1024;
 
 /**
  * A `Deno.Conn` as a Duplex of ciphertext. Bytes already read from the
@@ -33,6 +40,10 @@ export class ConnDuplex extends Duplex {
   readonly #conn: Deno.Conn;
   #first: Uint8Array | undefined;
   #readSize = MIN_READ;
+  /** Bytes read since the reader last caught up (see `caughtUp`). */
+  #ahead = 0;
+  /** A read TLS asked for and that waits for the reader to catch up. */
+  #held = false;
   /** Asked when the TCP stream ends: whether to keep that from TLS. */
   holdEof: (() => boolean) | undefined;
 
@@ -55,6 +66,10 @@ export class ConnDuplex extends Duplex {
       this.push(Buffer.from(first.buffer, first.byteOffset, first.byteLength));
       return;
     }
+    if (this.#ahead >= READ_AHEAD_LIMIT) {
+      this.#held = true;
+      return;
+    }
     // A new buffer each time: TLS keeps what was pushed until it is read.
     const buffer = Buffer.allocUnsafe(this.#readSize);
     this.#conn.read(buffer).then((n) => {
@@ -62,6 +77,7 @@ export class ConnDuplex extends Duplex {
         if (!this.holdEof?.()) this.push(null);
         return;
       }
+      this.#ahead += n;
       if (n === buffer.length) {
         this.#readSize = Math.min(MAX_READ, this.#readSize * 2);
       } else if (n < buffer.length / 4) {
@@ -69,6 +85,27 @@ export class ConnDuplex extends Duplex {
       }
       this.push(buffer.subarray(0, n));
     }, (error) => this.destroy(error));
+  }
+
+  /**
+   * The reader above TLS has taken everything it was given and waits for
+   * more: what was read so far is consumed, and a read held back at
+   * {@linkcode READ_AHEAD_LIMIT} goes ahead.
+   */
+  caughtUp(): void {
+    this.#ahead = 0;
+    if (!this.#held) return;
+    this.#held = false;
+    this._read();
+  }
+
+  /**
+   * Bytes read from the connection since the reader last caught up.
+   *
+   * @returns The count; at most about {@linkcode READ_AHEAD_LIMIT}.
+   */
+  get readAhead(): number {
+    return this.#ahead;
   }
 
   override _write(

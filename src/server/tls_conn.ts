@@ -4,10 +4,10 @@
 // `Deno.Conn`, for the echo's conn loop. Each chunk of cleartext is copied
 // once, into the buffer the loop reads into; a write hands the loop's buffer
 // to TLS and settles when TLS is done with it. The socket is paused while a
-// chunk waits to be read; but the duplex under it goes on reading the raw
-// connection regardless, so a client that sends without reading is not yet
-// held back by TCP flow control as on a plain connection: what it sends
-// piles up in the duplex.
+// chunk waits to be read, and the duplex under it stops reading once it is
+// a bounded amount ahead of the echo (TLS alone would read on), so a client
+// that sends faster than it reads is held back by TCP flow control, as on a
+// plain connection.
 
 import type { TLSSocket } from "node:tls";
 import type { ConnDuplex } from "./conn_duplex.ts";
@@ -115,6 +115,8 @@ export class TlsSocketConn {
       if (this.#closed) throw new Deno.errors.BadResource("Connection closed");
       if (this.#ended) return null;
       if (this.#error !== undefined) throw this.#error;
+      // Everything decrypted is taken: let the duplex read on.
+      this.#duplex.caughtUp();
       await new Promise<void>((resolve) => this.#wake = resolve);
     }
   }

@@ -6,6 +6,7 @@
 // connection, its descriptor and its slot held until the peer left. Needs
 // openssl for the fixtures; without it the test says "skipped:".
 
+import { assert } from "@std/assert";
 import { serve } from "../../mod.ts";
 import { createTlsFixtures } from "../_helpers/tls.ts";
 import { skip, within } from "../_helpers/util.ts";
@@ -51,4 +52,54 @@ Deno.test("serve() on tls:// closes a connection whose echo write is stuck, once
     5000,
     "the server to count the connection out",
   );
+});
+
+/**
+ * Writes until a write has not completed for `stallMs` or `max` bytes are
+ * written; returns the bytes written.
+ */
+async function writeUntilStalled(
+  conn: Deno.Conn,
+  max: number,
+  stallMs: number,
+): Promise<number> {
+  const chunk = new Uint8Array(64 * 1024).fill(0x62);
+  let written = 0;
+  while (written < max) {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const stalled = new Promise<"stalled">((resolve) => {
+      timer = setTimeout(() => resolve("stalled"), stallMs);
+    });
+    const wrote = conn.write(chunk);
+    const outcome = await Promise.race([wrote, stalled]);
+    clearTimeout(timer);
+    if (outcome === "stalled") {
+      conn.close();
+      await wrote.catch(() => {});
+      return written;
+    }
+    written += outcome;
+  }
+  return written;
+}
+
+Deno.test("serve() on tls:// holds back a client that sends without reading, as TCP does", async () => {
+  await using fx = await createTlsFixtures();
+  if (fx === null) return skip(NO_OPENSSL);
+  await using server = await serve({
+    listen: ["tls://127.0.0.1:0"],
+    tls: { cert: fx.cert, key: fx.key },
+    quitWord: null,
+  });
+  const { port } = server.listeners[0]!.addr as Deno.NetAddr;
+  const conn = await dialGood(fx, port);
+  const max = 256 * 1024 * 1024;
+  const written = await within(
+    writeUntilStalled(conn, max, 1000),
+    30_000,
+    "the client's writes to stall",
+  );
+  // The socket buffers on both sides and the server's read-ahead hold a few
+  // MiB; without flow control every byte was taken.
+  assert(written < 32 * 1024 * 1024, `${written} bytes taken`);
 });
