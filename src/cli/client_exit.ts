@@ -14,7 +14,7 @@ import {
   formatAddress,
   isLinkLocal,
   portInAddress,
-  zoneOf,
+  zoneFailure,
 } from "../net/address.ts";
 import { UnknownHostError } from "../net/resolve.ts";
 import { ProxyError } from "../client/proxy_errors.ts";
@@ -234,8 +234,7 @@ const FAILURES: readonly FailureRule[] = [
   {
     code: ClientExitCode.Unreachable,
     matches: (error, target) =>
-      zoneOf(target.hostname) !== undefined &&
-      /failed to lookup address information|os error 19\b/.test(text(error)),
+      zoneFailure(target.hostname, error) === "no-interface",
     message: (_, where) =>
       `Cannot reach ${where}: this machine has no network interface of the name or number after %`,
     hint: "Name one of its interfaces, as in fe80::1%eth0",
@@ -243,8 +242,7 @@ const FAILURES: readonly FailureRule[] = [
   {
     code: ClientExitCode.Unreachable,
     matches: (error, target) =>
-      zoneOf(target.hostname) === undefined && isLinkLocal(target.hostname) &&
-      /os error 22\b/.test(text(error)),
+      zoneFailure(target.hostname, error) === "needs-zone",
     message: (_, where) =>
       `Cannot reach ${where}: a link-local address needs the interface after %`,
     hint: "Add it, as in fe80::1%eth0",

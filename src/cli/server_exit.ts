@@ -6,8 +6,8 @@
 import { errorText, type OutputError } from "./cli.ts";
 import {
   formatAddress,
-  isLinkLocal,
   portInAddress,
+  zoneFailure,
   zoneOf,
 } from "../net/address.ts";
 import type { ListenerSpec } from "../net/listen_url.ts";
@@ -153,15 +153,12 @@ export function startFailure(
     return failed(ServerExitCode.AddressInUse, errorText(error));
   }
   if (spec.transport === "unix" && isMissingFolder(error)) {
+    const folder = JSON.stringify(parentOf(spec.path));
     return failed(
       ServerExitCode.AddressUnavailable,
-      `the folder ${
-        JSON.stringify(parentOf(spec.path))
-      } does not exist or is not a folder ` +
-        `(${
-          errorText(error)
-        }). Create it first, or choose a path in a folder ` +
-        "that exists",
+      `the folder ${folder} does not exist or is not a folder ` +
+        `(${errorText(error)}). Create it first, or choose a path in a ` +
+        "folder that exists",
     );
   }
   if (error instanceof Deno.errors.InvalidData && spec.transport === "tls") {
@@ -228,23 +225,17 @@ function zoneProblem(
   error: unknown,
   spec: { hostname: string },
 ): string | undefined {
-  const zone = zoneOf(spec.hostname);
-  const why = errorText(error);
-  if (
-    zone !== undefined &&
-    /failed to lookup address information|os error 19\b/.test(why)
-  ) {
-    return `this machine has no network interface "${zone}" (the zone after %). ` +
-      "Name one of its interfaces, as in fe80::1%eth0";
+  switch (zoneFailure(spec.hostname, error)) {
+    case "no-interface":
+      return `this machine has no network interface "${
+        zoneOf(spec.hostname)
+      }" (the zone after %). Name one of its interfaces, as in fe80::1%eth0`;
+    case "needs-zone":
+      return "a link-local address needs the interface after %, as in " +
+        `${spec.hostname}%eth0`;
+    case undefined:
+      return undefined;
   }
-  if (
-    zone === undefined && isLinkLocal(spec.hostname) &&
-    /os error 22\b/.test(why)
-  ) {
-    return "a link-local address needs the interface after %, as in " +
-      `${spec.hostname}%eth0`;
-  }
-  return undefined;
 }
 
 /** A path's folder: what must exist for a socket to be made in it. */

@@ -250,6 +250,42 @@ export function isLinkLocal(hostname: string): boolean {
 }
 
 /**
+ * Why dialing or listening on an IPv6 literal failed for its zone, if it
+ * did: `"no-interface"` when the zone names or numbers no interface of this
+ * machine (`fe80::1%nosuch`, `fe80::1%99`), `"needs-zone"` for a link-local
+ * address without one (`fe80::1`).
+ *
+ * @example Tell a missing interface from other failures
+ * ```ts
+ * import { zoneFailure } from "./address.ts";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const lookup = new Error("failed to lookup address information");
+ * assertEquals(zoneFailure("fe80::1%nosuch", lookup), "no-interface");
+ * assertEquals(zoneFailure("fe80::1", new Error("Invalid argument (os error 22)")), "needs-zone");
+ * assertEquals(zoneFailure("::1", lookup), undefined);
+ * ```
+ *
+ * @param hostname The address dialed or listened on.
+ * @param error What the attempt failed with.
+ * @returns The reason, or `undefined` if the zone is not what failed.
+ */
+export function zoneFailure(
+  hostname: string,
+  error: unknown,
+): "no-interface" | "needs-zone" | undefined {
+  const why = error instanceof Error ? error.message : String(error);
+  if (zoneOf(hostname) !== undefined) {
+    return /failed to lookup address information|os error 19\b/.test(why)
+      ? "no-interface"
+      : undefined;
+  }
+  return isLinkLocal(hostname) && /os error 22\b/.test(why)
+    ? "needs-zone"
+    : undefined;
+}
+
+/**
  * The system resolves an interface name after `%` only for link-local
  * addresses; on any other an interface number is accepted, and a name
  * fails as an unknown host.

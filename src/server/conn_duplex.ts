@@ -99,15 +99,6 @@ export class ConnDuplex extends Duplex {
     this._read();
   }
 
-  /**
-   * Bytes read from the connection since the reader last caught up.
-   *
-   * @returns The count; at most about {@linkcode READ_AHEAD_LIMIT}.
-   */
-  get readAhead(): number {
-    return this.#ahead;
-  }
-
   override _write(
     chunk: Uint8Array,
     _encoding: string,
