@@ -115,7 +115,12 @@ async function runServer(
   if (metrics !== undefined && args.metrics !== undefined) {
     metrics.attach(running);
     try {
-      scraper = serveMetrics({ ...args.metrics, metrics });
+      // Its failed accepts are logged and counted as the echo listeners' are.
+      scraper = serveMetrics({
+        ...args.metrics,
+        metrics,
+        onAcceptError: (error) => onEvent({ type: "accept-error", error }),
+      });
     } catch (error) {
       running.close();
       return {

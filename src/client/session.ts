@@ -178,7 +178,10 @@ class Session {
   #endEcho(next: EchoState): void {
     if (!echoMoves(this.#echo, next)) return;
     this.#echo = next;
-    if (next.name === "outputClosed") this.#result.outputClosed = true;
+    if (next.name === "outputClosed") {
+      this.#result.outputClosed = true;
+      if (next.error !== undefined) this.#result.outputError = next.error;
+    }
     this.#wake();
     this.#inputs.cancel().catch(() => {});
   }
@@ -216,8 +219,8 @@ class Session {
         result.linesEchoed += countNewlines(value);
         try {
           await this.#output.write(value);
-        } catch {
-          return this.#endEcho({ name: "outputClosed" });
+        } catch (error) {
+          return this.#endEcho({ name: "outputClosed", error });
         }
         this.#wake();
       }

@@ -13,6 +13,11 @@ export interface SessionResult {
   /** The output stopped taking data (for example a closed pipe). */
   outputClosed: boolean;
   /**
+   * What the output's write threw when it stopped taking data (a closed
+   * pipe, a full disk), for a caller to tell them apart. Absent otherwise.
+   */
+  outputError?: unknown;
+  /**
    * `true` when the server closed the connection while an interactive
    * session waited at its prompt, with everything sent echoed: nothing was
    * lost, but the session did not end by its input. Absent otherwise.

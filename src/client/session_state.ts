@@ -36,8 +36,8 @@ export type EchoState =
   | { readonly name: "receiving" }
   /** Stopped reading: the server closed, or nothing more is due. */
   | { readonly name: "ended" }
-  /** The output stopped taking data (a closed pipe, say). */
-  | { readonly name: "outputClosed" }
+  /** The output stopped taking data (a closed pipe, say): its write threw `error`. */
+  | { readonly name: "outputClosed"; readonly error?: unknown }
   /** Cut short: a read timeout, or an echo that differs from what was sent. */
   | { readonly name: "failed"; readonly error: Error }
   /** A read failed. */

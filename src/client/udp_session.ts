@@ -53,6 +53,11 @@ export interface UdpSessionResult {
   retries: number;
   /** The output stopped taking data (for example a closed pipe). */
   outputClosed: boolean;
+  /**
+   * What the output's write threw when it stopped taking data (a closed
+   * pipe, a full disk), for a caller to tell them apart. Absent otherwise.
+   */
+  outputError?: unknown;
 }
 
 /**
@@ -132,8 +137,9 @@ export async function runUdpSession(
         out[line.length] = LF;
         try {
           await writer.write(out);
-        } catch {
+        } catch (error) {
           result.outputClosed = true;
+          result.outputError = error;
           break;
         }
       } catch (error) {

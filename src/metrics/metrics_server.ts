@@ -77,6 +77,12 @@ export interface ServeMetricsOptions {
    * @default {5000}
    */
   requestTimeout?: number;
+  /**
+   * Told of every failed accept (out of file descriptors, say), which the
+   * server waits out: 5 ms, doubling up to 1 s while accepts keep failing.
+   * Called synchronously; what it throws is ignored.
+   */
+  onAcceptError?: (error: Error) => void;
 }
 
 /** What {@linkcode serveMetricsOn} needs besides a listener. */
@@ -112,8 +118,8 @@ export interface MetricsServer extends AsyncDisposable {
  * `GET /healthz` `ok`, 404 for any other path and 405 for any method but
  * GET and HEAD. Keeps at most `maxConnections` open, each bounded by
  * `requestTimeout`, request heads to 8 KiB and bodies to 64 KiB; an error
- * accepting (out of file descriptors) is waited out, never thrown. Prints
- * nothing.
+ * accepting (out of file descriptors) is waited out, never thrown, and
+ * told to `onAcceptError`. Prints nothing.
  *
  * @param options Where to listen and what to serve.
  * @returns The running server, listening already.
@@ -208,6 +214,7 @@ class Scraper implements MetricsServer {
   readonly #metrics: MetricsSource;
   readonly #max: number;
   readonly #timeout: number;
+  readonly #onAcceptError: ((error: Error) => void) | undefined;
   readonly #live = new Map<Deno.Conn, Live>();
   readonly #stop = new AbortController();
   readonly #done = Promise.withResolvers<void>();
@@ -223,6 +230,7 @@ class Scraper implements MetricsServer {
     this.#metrics = options.metrics;
     this.#max = options.maxConnections ?? DEFAULT_METRICS_MAX_CONNECTIONS;
     this.#timeout = options.requestTimeout ?? DEFAULT_METRICS_REQUEST_TIMEOUT;
+    this.#onAcceptError = options.onAcceptError;
     this.finished = this.#done.promise;
     const { signal } = options;
     if (signal?.aborted) {
@@ -290,6 +298,12 @@ class Scraper implements MetricsServer {
         this.#live.delete(conn);
         this.#settle();
       });
+    }, (error) => {
+      try {
+        this.#onAcceptError?.(error);
+      } catch {
+        // A hook's failure must not end the accept loop.
+      }
     });
   }
 

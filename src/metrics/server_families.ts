@@ -131,7 +131,8 @@ export function declareServerFamilies(
     }),
     acceptErrors: registry.counter({
       name: "echo_accept_errors_total",
-      help: "Failed accept() calls (a client gone first, no descriptors left).",
+      help:
+        "Failed accept() calls, the metrics endpoint's too (a client gone first, no descriptors left).",
     }),
     udpEchoed: registry.counter({
       name: "echo_udp_datagrams_echoed_total",

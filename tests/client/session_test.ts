@@ -301,13 +301,16 @@ Deno.test("runSession() stops quietly when the output closes", async () => {
   using conn = await connectTo(server);
   const lines = Array.from({ length: 1000 }, (_, i) => `line ${i}\n`);
   let writes = 0;
+  const failure = new Deno.errors.BrokenPipe("output closed");
   const writable = new WritableStream<Uint8Array>({
     write(): void {
-      if (++writes === 1) throw new Error("output closed");
+      if (++writes === 1) throw failure;
     },
   });
   const result = await runSession(conn, input(lines), writable);
   assert(result.outputClosed);
+  // The cause is kept for the caller (a closed pipe or a full disk).
+  assertEquals(result.outputError, failure);
   assertEquals(writes, 1);
   assert(result.echoed > 0);
 });

@@ -7,6 +7,7 @@ import {
   METRICS_CONTENT_TYPE,
   type MetricsSource,
   serveMetrics,
+  serveMetricsOn,
 } from "../../src/metrics/metrics_server.ts";
 import { Registry } from "../../src/metrics/registry.ts";
 
@@ -142,3 +143,32 @@ async function assertRefused(addr: Deno.NetAddr): Promise<void> {
     if (!(error instanceof Deno.errors.ConnectionRefused)) throw error;
   }
 }
+
+Deno.test("serveMetricsOn() tells onAcceptError of a failed accept and goes on serving", async () => {
+  const real = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  let failures = 1;
+  // A listener whose first accept fails as when descriptors run out.
+  const listener = new Proxy(real, {
+    get(target, key): unknown {
+      if (key === "accept") {
+        return () =>
+          failures-- > 0
+            ? Promise.reject(new Error("Too many open files (os error 24)"))
+            : target.accept();
+      }
+      const value = Reflect.get(target, key, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  const seen: string[] = [];
+  await using server = serveMetricsOn(listener, {
+    metrics: registry(),
+    onAcceptError: (error) => {
+      seen.push(error.message);
+      throw new Error("a hook that throws");
+    },
+  });
+  const got = await request(server.addr, "/healthz");
+  assertEquals(got.status, 200);
+  assertEquals(seen, ["Too many open files (os error 24)"]);
+});

@@ -73,11 +73,12 @@ Deno.test("runUdpSession() sends lines as datagrams until the quit line", async 
   await t.step(
     "an output that stops taking data ends the session",
     async () => {
+      const failure = new Error("pipe closed");
       const result = await runUdpSession(
         options,
         ReadableStream.from([bytes("one\ntwo\n")]),
         new WritableStream({
-          write: () => Promise.reject(new Error("pipe closed")),
+          write: () => Promise.reject(failure),
         }),
       );
       assertEquals(result, {
@@ -86,6 +87,7 @@ Deno.test("runUdpSession() sends lines as datagrams until the quit line", async 
         lost: 0,
         retries: 0,
         outputClosed: true,
+        outputError: failure,
       });
     },
   );
