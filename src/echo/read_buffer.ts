@@ -26,6 +26,19 @@ export const MAX_BUFFER_SIZE = 64 * 1024;
  * and one is free. Smaller ones never do: an idle connection takes none.
  */
 export const WASM_BUFFER_MIN = 4 * 1024;
+/**
+ * Bytes that ordinary read buffers larger than {@linkcode WASM_BUFFER_MIN}
+ * may hold in all (the WebAssembly pool's buffers apart): 512 connections
+ * at {@linkcode MAX_BUFFER_SIZE}. A buffer that would grow past it stays at
+ * `WASM_BUFFER_MIN` until another gives its share back (shrinks or ends).
+ * A connection that goes quiet keeps the buffer its pending read waits in,
+ * so without it connections that each sent a burst and then idled would
+ * hold 64 KiB each; with it, at most this much besides 4 KiB each.
+ */
+export const LARGE_BUFFER_BUDGET = 32 * 1024 * 1024;
+/** Bytes of {@linkcode LARGE_BUFFER_BUDGET} held now, over all buffers. */
+let largeHeld = 0;
+
 /** Small reads in a row after which a grown buffer shrinks back. */
 const SHRINK_AFTER = 8;
 /** Most buffers kept in {@linkcode idleBuffers}. */
@@ -85,6 +98,8 @@ export class ReadBuffer {
   readonly #wasm: boolean;
   /** The pool's buffer that {@linkcode ReadBuffer.current} is the start of. */
   #slot: Uint8Array | undefined;
+  /** Bytes of {@linkcode LARGE_BUFFER_BUDGET} this buffer holds. */
+  #held = 0;
 
   /**
    * Starts with a buffer.
@@ -110,9 +125,11 @@ export class ReadBuffer {
    */
   afterRead(value: Uint8Array): void {
     const slot = this.#slot;
-    const size = slot === undefined
-      ? value.buffer.byteLength
-      : this.current.length;
+    if (slot === undefined && value.buffer !== this.current.buffer) {
+      // A BYOB read: the memory read into is now `value`'s.
+      this.current = new Uint8Array(value.buffer as ArrayBuffer);
+    }
+    const size = this.current.length;
     let next = size;
     if (value.length === size) {
       next = Math.min(size * 2, MAX_BUFFER_SIZE);
@@ -128,9 +145,7 @@ export class ReadBuffer {
     }
     if (next !== size) this.#resize(next);
     else if (slot !== undefined) return;
-    else if (value.buffer !== this.current.buffer) {
-      this.current = new Uint8Array(value.buffer as ArrayBuffer);
-    } else if (this.#wasm && value.length === size && size >= WASM_BUFFER_MIN) {
+    else if (this.#wasm && value.length === size && size >= WASM_BUFFER_MIN) {
       // Full reads into an ordinary buffer: the pool was empty; try again.
       this.#resize(size);
     }
@@ -142,13 +157,30 @@ export class ReadBuffer {
       this.#slot ??= takeWasmBuffer();
       if (this.#slot !== undefined) {
         this.current = this.#slot.subarray(0, size);
+        this.#grant(0);
         return;
       }
     } else if (this.#slot !== undefined) {
       returnWasmBuffer(this.#slot);
       this.#slot = undefined;
     }
+    size = this.#grant(size);
     if (this.current.length !== size) this.current = new Uint8Array(size);
+  }
+
+  /**
+   * Takes from {@linkcode LARGE_BUFFER_BUDGET} what an ordinary buffer of
+   * `size` bytes needs, giving back what it held; returns the size it may
+   * have (at most `WASM_BUFFER_MIN` when the budget is spent).
+   */
+  #grant(size: number): number {
+    const want = size > WASM_BUFFER_MIN ? size : 0;
+    const held = largeHeld - this.#held + want <= LARGE_BUFFER_BUDGET
+      ? want
+      : 0;
+    largeHeld += held - this.#held;
+    this.#held = held;
+    return want === held ? size : WASM_BUFFER_MIN;
   }
 
   /**
@@ -172,6 +204,8 @@ export class ReadBuffer {
     } else {
       poolBuffer(this.current);
     }
+    largeHeld -= this.#held;
+    this.#held = 0;
     this.current = EMPTY;
   }
 }

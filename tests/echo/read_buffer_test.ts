@@ -2,6 +2,7 @@
 
 import { assert, assertEquals } from "@std/assert";
 import {
+  LARGE_BUFFER_BUDGET,
   MAX_BUFFER_SIZE,
   MIN_BUFFER_SIZE,
   poolBuffer,
@@ -168,4 +169,65 @@ Deno.test("ReadBuffer without wasm, and a small one with it, take nothing from t
   for (let i = 0; i < 100; i++) read(small, WASM_BUFFER_MIN / 2 - 1);
   assert(!small.inWasm);
   assertEquals(freeWasmBuffers(), free);
+});
+
+/** Full reads until the buffer stops growing; returns its size. */
+function grow(buffer: ReadBuffer): number {
+  for (let i = 0; i < 12; i++) read(buffer, buffer.current.length);
+  return buffer.current.length;
+}
+
+Deno.test("ReadBuffer: grown ordinary buffers share LARGE_BUFFER_BUDGET; past it they stay at WASM_BUFFER_MIN", () => {
+  const most = LARGE_BUFFER_BUDGET / MAX_BUFFER_SIZE;
+  const grown: ReadBuffer[] = [];
+  let capped: ReadBuffer | undefined;
+  // Buffers that grew in the tests above may hold part of the budget too.
+  for (let i = 0; i <= most && capped === undefined; i++) {
+    const buffer = new ReadBuffer();
+    if (grow(buffer) === MAX_BUFFER_SIZE) grown.push(buffer);
+    else capped = buffer;
+  }
+  try {
+    assert(capped !== undefined, "one more than the budget holds is capped");
+    assert(grown.length <= most);
+    assertEquals(capped.current.length, WASM_BUFFER_MIN);
+    // Full reads in the capped buffer keep it at its size.
+    assertEquals(grow(capped), WASM_BUFFER_MIN);
+    // A buffer that ends gives its share back: the capped one grows.
+    grown.pop()!.release();
+    assertEquals(grow(capped), MAX_BUFFER_SIZE);
+    // So does one that shrinks after small reads.
+    const shrinking = grown.pop()!;
+    for (let i = 0; i < 8; i++) read(shrinking, 10);
+    assertEquals(shrinking.current.length, MIN_BUFFER_SIZE);
+    const next = new ReadBuffer();
+    assertEquals(grow(next), MAX_BUFFER_SIZE);
+    next.release();
+    shrinking.release();
+  } finally {
+    capped?.release();
+    for (const buffer of grown) buffer.release();
+  }
+});
+
+Deno.test("ReadBuffer: a BYOB buffer at the budget's limit reuses the memory handed back", () => {
+  const most = LARGE_BUFFER_BUDGET / MAX_BUFFER_SIZE;
+  const grown: ReadBuffer[] = [];
+  try {
+    for (let i = 0; i < most; i++) {
+      const buffer = new ReadBuffer();
+      grow(buffer);
+      grown.push(buffer);
+    }
+    const buffer = new ReadBuffer();
+    assertEquals(grow(buffer), WASM_BUFFER_MIN);
+    // A BYOB read transfers the buffer: it comes back on new memory, kept.
+    const back = (buffer.current.buffer as ArrayBuffer).transfer();
+    buffer.afterRead(new Uint8Array(back));
+    assert(buffer.current.buffer === back);
+    assertEquals(buffer.current.length, WASM_BUFFER_MIN);
+    buffer.release();
+  } finally {
+    for (const buffer of grown) buffer.release();
+  }
 });
