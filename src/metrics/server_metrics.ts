@@ -82,8 +82,9 @@ export type MetricsServerView = Pick<EchoServer, "listeners" | "udpStats">;
  * - `echo_bytes_echoed_total{listener,transport}`: a connection's bytes are
  *   added when it closes; a UDP listener's are read at each scrape.
  * - `echo_tls_handshake_failures_total{listener}` (`tls://` listeners).
- * - `echo_proxy_header_failures_total{listener}`: 0 for now, the server
- *   does not read PROXY headers yet.
+ * - `echo_proxy_header_failures_total{listener}`: connections closed on a
+ *   PROXY protocol listener for a missing, invalid or late header (they
+ *   are neither accepted nor rejected).
  * - `echo_accept_errors_total`.
  * - `echo_udp_datagrams_echoed_total{listener}`,
  *   `echo_udp_datagrams_dropped_total{listener,reason}`, `reason` a
@@ -195,6 +196,9 @@ export class ServerMetrics {
         if (failures !== undefined) failures.value++;
         return;
       }
+      case "proxy-error":
+        this.#streamSeries(event.conn.listener).proxyFailures.value++;
+        return;
       case "accept-error":
         this.#acceptErrors.value++;
         return;

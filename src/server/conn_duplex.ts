@@ -63,7 +63,17 @@ export class ConnDuplex extends Duplex {
     const first = this.#first;
     if (first !== undefined) {
       this.#first = undefined;
-      this.push(Buffer.from(first.buffer, first.byteOffset, first.byteLength));
+      // Not before the next macrotask: \`node:tls\` asks for its first read
+      // while it is being made and starts its handshake on a later tick; a
+      // bad record pushed now would destroy it before then, and its start
+      // would throw, uncaught, on the destroyed socket.
+      setTimeout(() => {
+        if (!this.destroyed) {
+          this.push(
+            Buffer.from(first.buffer, first.byteOffset, first.byteLength),
+          );
+        }
+      }, 0);
       return;
     }
     if (this.#ahead >= READ_AHEAD_LIMIT) {

@@ -53,6 +53,7 @@ Deno.test("ServerMetrics counts a sequence of events exactly", () => {
     reject(TLS, "max-per-ip"),
     { type: "handshake-error", conn: conn(TLS), error: new Error("bad") },
     { type: "handshake-error", conn: conn(TLS), error: new Error("slow") },
+    { type: "proxy-error", conn: conn(TCP), error: new Error("no header") },
     { type: "accept-error", error: new Error("reset") },
     { type: "stale-socket", path: "/run/echo.sock" },
   ];
@@ -93,7 +94,7 @@ Deno.test("ServerMetrics counts a sequence of events exactly", () => {
   );
   assertEquals(
     sample(s, "echo_proxy_header_failures_total", { listener: TCP }),
-    0,
+    1,
   );
   assertEquals(sample(s, "echo_accept_errors_total"), 1);
   assertEquals(sample(s, "echo_build_info", { version: "1.2.3" }), 1);

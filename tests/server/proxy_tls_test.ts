@@ -82,3 +82,35 @@ Deno.test("serve() on tls://...?proxy-protocol refuses a TLS ClientHello where t
     0,
   );
 });
+
+Deno.test("serve() on tls://...?proxy-protocol fails only the handshake when bytes that are not TLS come with the header", async () => {
+  await using fx = await createTlsFixtures();
+  if (fx === null) return skip(NO_OPENSSL);
+  const failures: unknown[] = [];
+  await using server = await serve({
+    listen: ["tls://127.0.0.1:0?proxy-protocol"],
+    tls: { cert: fx.cert, key: fx.key },
+    onEvent: all(
+      on("handshake-error", ({ error }) => failures.push(error)),
+    ),
+  });
+  const { port } = server.listeners[0]!.addr as Deno.NetAddr;
+  for (const junk of ["x", "GET / HTTP/1.0\r\n\r\n"]) {
+    using raw = await Deno.connect({ hostname: "127.0.0.1", port });
+    // One write: the header and what follows it arrive in the same read.
+    await writeAll(raw, `PROXY UNKNOWN\r\n${junk}`);
+    assertEquals(
+      (await within(readUntilClosed(raw), 5000, "close")).length,
+      0,
+    );
+  }
+  assertEquals(failures.length, 2);
+  // The server still serves.
+  const raw = await Deno.connect({ hostname: "127.0.0.1", port });
+  await writeAll(raw, "PROXY UNKNOWN\r\n");
+  using conn = await Deno.startTls(raw, {
+    hostname: "localhost",
+    caCerts: [fx.ca],
+  });
+  await assertEchoes(conn, "still here\n");
+});
