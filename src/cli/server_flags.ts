@@ -77,7 +77,8 @@ export const SERVER_FLAGS = {
       "Mutual TLS: require a client certificate signed by",
       "a CA in FILE (PEM) on tls:// listeners; others are",
       "refused and logged, accepted ones logged with their",
-      "subject",
+      "subject. Those listeners speak TLS 1.2, so that the",
+      "client's proof of its key can be checked",
     ],
   },
   "proxy-protocol": {

@@ -25,6 +25,14 @@ const MAX_READ = 64 * 1024;
  */
 export const READ_AHEAD_LIMIT = 1024 * 1024;
 
+/** What watches the bytes of a {@linkcode ConnDuplex}. */
+export interface ConnTap {
+  /** Bytes read from the client, in order. */
+  fromClient(bytes: Uint8Array): void;
+  /** Bytes written to the client, in order. */
+  fromServer(bytes: Uint8Array): void;
+}
+
 /**
  * A `Deno.Conn` as a Duplex of ciphertext. Bytes already read from the
  * connection (after a PROXY header, say) come out first. Destroying it
@@ -46,6 +54,8 @@ export class ConnDuplex extends Duplex {
   #held = false;
   /** Asked when the TCP stream ends: whether to keep that from TLS. */
   holdEof: (() => boolean) | undefined;
+  /** Shown every byte, both ways, while set (during the handshake). */
+  tap: ConnTap | undefined;
 
   /**
    * @param conn The connection; this Duplex owns it from now on.
@@ -69,6 +79,7 @@ export class ConnDuplex extends Duplex {
       // would throw, uncaught, on the destroyed socket.
       setTimeout(() => {
         if (!this.destroyed) {
+          this.tap?.fromClient(first);
           this.push(
             Buffer.from(first.buffer, first.byteOffset, first.byteLength),
           );
@@ -88,6 +99,7 @@ export class ConnDuplex extends Duplex {
         return;
       }
       this.#ahead += n;
+      this.tap?.fromClient(buffer.subarray(0, n));
       if (n === buffer.length) {
         this.#readSize = Math.min(MAX_READ, this.#readSize * 2);
       } else if (n < buffer.length / 4) {
@@ -114,6 +126,7 @@ export class ConnDuplex extends Duplex {
     _encoding: string,
     callback: (error?: Error | null) => void,
   ): void {
+    this.tap?.fromServer(chunk);
     writeAll(this.#conn, chunk).then(() => callback(), callback);
   }
 

@@ -3,12 +3,14 @@
 // TLS for `tls://` listeners: `node:tls` over the accepted TCP connection
 // (see conn_duplex.ts for why not `Deno.listenTls`), the handshake in the
 // connection's own task, within a timeout, stoppable; client certificates
-// checked against `tls.clientCa` (see client_ca.ts).
+// checked against `tls.clientCa` (see client_ca.ts), and the client's
+// proof that it holds their key (see tls12_proof.ts).
 
 import { createPrivateKey, X509Certificate } from "node:crypto";
 import tls from "node:tls";
 import { ClientCa } from "./client_ca.ts";
 import { ConnDuplex } from "./conn_duplex.ts";
+import { ClientKeyProof } from "./tls12_proof.ts";
 import { TlsSocketConn } from "./tls_conn.ts";
 import type { ServeTlsOptions } from "./types.ts";
 
@@ -58,7 +60,15 @@ export function tlsSetup(options: ServeTlsOptions): TlsSetup {
     );
   }
   const setup = {
-    context: tls.createSecureContext({ cert, key }),
+    // Mutual TLS in TLS 1.2, where the client's proof is in clear and
+    // checked here: `node:tls` does not check it.
+    context: tls.createSecureContext(
+      clientCa === undefined ? { cert, key } : {
+        cert,
+        key,
+        maxVersion: "TLSv1.2",
+      },
+    ),
     alpnProtocols,
     clientCa: clientCa === undefined
       ? undefined
@@ -109,6 +119,8 @@ export async function startTls(
 ): Promise<TlsSession> {
   const duplex = new ConnDuplex(conn, first);
   const mutual = setup.clientCa !== undefined;
+  const proof = mutual ? new ClientKeyProof() : undefined;
+  duplex.tap = proof;
   const socket = new tls.TLSSocket(duplex as never, {
     isServer: true,
     secureContext: setup.context,
@@ -126,6 +138,7 @@ export async function startTls(
   };
   try {
     await handshake(socket, duplex, timeout, live, destroy);
+    duplex.tap = undefined;
     const session: TlsSession = { conn: new TlsSocketConn(socket, duplex) };
     if (setup.clientCa !== undefined) {
       const der = socket.getPeerCertificate()?.raw;
@@ -133,6 +146,7 @@ export async function startTls(
         throw new Deno.errors.PermissionDenied("No client certificate");
       }
       session.clientSubject = setup.clientCa.verify(der);
+      proof!.check(der);
     }
     return session;
   } catch (error) {

@@ -44,8 +44,9 @@ export interface ServeTlsOptions {
   handshakeTimeout?: number;
   /**
    * CA certificates (PEM), for mutual TLS: every client must present a
-   * certificate signed by one of them, or it is refused (a
-   * `handshake-error` event); the subject of an accepted one is in the
+   * certificate signed by one of them, and sign the handshake with its key,
+   * or it is refused (a `handshake-error` event). The listener then speaks
+   * TLS 1.2, where the server itself can check that signature; the subject of an accepted one is in the
    * connection's {@linkcode ConnectionInfo.clientSubject}. Intermediate
    * CAs count only when they are in this list themselves.
    *
