@@ -26,6 +26,7 @@ const CERTIFICATE = 11;
 const NEW_SESSION_TICKET = 4;
 const CERTIFICATE_VERIFY = 15;
 const SESSION_TICKET_EXTENSION = 35;
+const SUPPORTED_VERSIONS_EXTENSION = 43;
 /** Handshake bytes kept, at most: certificate chains and a few messages. */
 export const TRANSCRIPT_LIMIT = 256 * 1024;
 /**
@@ -63,6 +64,10 @@ class Direction {
       if (type === CHANGE_CIPHER_SPEC) this.changed = true;
       else if (type === HANDSHAKE) {
         this.#messages = concat(this.#messages, body);
+        if (this.#messages.length > limit) {
+          this.overflow = true;
+          return out;
+        }
         this.#split(out);
       }
     }
@@ -93,6 +98,8 @@ export class ClientKeyProof {
   readonly #transcript: Uint8Array[] = [];
   #size = 0;
   #version = -1;
+  /** The server sent its certificate: a full handshake, not a resumed one. */
+  #serverCertificate = false;
   #clientSession = "";
   #serverSession = "";
   /** The session ticket the client offered, as a key ("" if none). */
@@ -141,8 +148,13 @@ export class ClientKeyProof {
       const type = message[0]!;
       if (fromClient) this.#fromClient(type, message);
       else if (type === SERVER_HELLO && message.length >= 6) {
-        this.#version = (message[4]! << 8) | message[5]!;
+        // TLS 1.3 says so in an extension, its legacy version being 1.2's.
+        this.#version = extension(message, SUPPORTED_VERSIONS_EXTENSION)
+          ? 0x0304
+          : (message[4]! << 8) | message[5]!;
         this.#serverSession = sessionId(message);
+      } else if (type === CERTIFICATE) {
+        this.#serverCertificate = true;
       } else if (type === NEW_SESSION_TICKET) {
         // lifetime(4) length(2) ticket
         this.#issuedTicket = ticketKey(message.subarray(10));
@@ -161,7 +173,9 @@ export class ClientKeyProof {
   #fromClient(type: number, message: Uint8Array): void {
     if (type === CLIENT_HELLO) {
       this.#clientSession = sessionId(message);
-      this.#offeredTicket = ticketKey(offeredTicket(message));
+      this.#offeredTicket = ticketKey(
+        extension(message, SESSION_TICKET_EXTENSION),
+      );
     } else if (type === CERTIFICATE) {
       this.#certificate = firstCertificate(message);
     } else if (type === CERTIFICATE_VERIFY && this.#signature === undefined) {
@@ -189,16 +203,21 @@ export class ClientKeyProof {
     if (this.#version !== 0x0303) {
       refuse("the handshake was not TLS 1.2, so its proof could not be read");
     }
-    const session = this.#serverSession;
-    if (session !== "" && session === this.#clientSession) {
-      // Resumed (by session ID or ticket): proven when the session was
-      // made, if it was made here.
-      const known = proven.get(`id:${session}`) ??
-        proven.get(`ticket:${this.#offeredTicket}`);
+    if (!this.#serverCertificate) {
+      // Resumed: proven when the session was made, if it was made here.
+      // By the ticket when one was offered (the session ID that comes with
+      // it is the client's choice), else by the session ID.
+      const session = this.#serverSession;
+      const key = this.#offeredTicket !== ""
+        ? `ticket:${this.#offeredTicket}`
+        : session !== "" && session === this.#clientSession
+        ? `id:${session}`
+        : undefined;
+      const known = key === undefined ? undefined : proven.get(key);
       if (known === undefined || !equal(known, der)) {
         refuse("it resumed a session this server did not check");
       }
-      this.#remember(der);
+      this.#remember(der, false);
       return;
     }
     const certificate = this.#certificate;
@@ -214,12 +233,16 @@ export class ClientKeyProof {
         "the client's signature does not match the certificate's key (it does not hold that key)",
       );
     }
-    this.#remember(der);
+    this.#remember(der, true);
   }
 
-  /** Keeps this session's ID and new ticket as proven by `der`'s owner. */
-  #remember(der: Uint8Array): void {
-    const keys = [`id:${this.#serverSession}`, `ticket:${this.#issuedTicket}`];
+  /**
+   * Keeps the ticket the server gave, and after a full handshake the
+   * session ID it chose, as proven by `der`'s owner.
+   */
+  #remember(der: Uint8Array, full: boolean): void {
+    const keys = [`ticket:${this.#issuedTicket}`];
+    if (full) keys.push(`id:${this.#serverSession}`);
     for (const key of keys) {
       if (key.endsWith(":")) continue;
       proven.delete(key);
@@ -237,23 +260,28 @@ function ticketKey(ticket: Uint8Array | undefined): string {
   return createHash("sha256").update(ticket).digest("hex");
 }
 
-/** The session ticket a ClientHello offers (RFC 5077), if any. */
-function offeredTicket(hello: Uint8Array): Uint8Array | undefined {
-  // type(1) length(3) version(2) random(32) session ID, cipher suites,
-  // compression methods, extensions.
+/**
+ * An extension's data in a ClientHello or ServerHello, if it is there (the
+ * session ticket of RFC 5077 in one, supported_versions in the other).
+ */
+function extension(hello: Uint8Array, wanted: number): Uint8Array | undefined {
+  // type(1) length(3) version(2) random(32) session ID; then cipher suites
+  // and compression methods (lists in a ClientHello, one of each in a
+  // ServerHello); then the extensions.
   let at = 38;
-  const skip = (lengthBytes: number): boolean => {
+  const skip = (lengthBytes: number, fixed = 0): boolean => {
     if (at + lengthBytes > hello.length) return false;
-    let length = 0;
+    let length = fixed;
     for (let i = 0; i < lengthBytes; i++) {
       length = (length << 8) | hello[at + i]!;
     }
     at += lengthBytes + length;
     return at <= hello.length;
   };
-  if (!skip(1) || !skip(2) || !skip(1) || at + 2 > hello.length) {
-    return undefined;
-  }
+  const listed = hello[0] === CLIENT_HELLO
+    ? skip(1) && skip(2) && skip(1)
+    : skip(1) && skip(0, 3);
+  if (!listed || at + 2 > hello.length) return undefined;
   const end = Math.min(
     hello.length,
     at + 2 + ((hello[at]! << 8) | hello[at + 1]!),
@@ -262,7 +290,7 @@ function offeredTicket(hello: Uint8Array): Uint8Array | undefined {
   while (at + 4 <= end) {
     const type = (hello[at]! << 8) | hello[at + 1]!;
     const length = (hello[at + 2]! << 8) | hello[at + 3]!;
-    if (type === SESSION_TICKET_EXTENSION) {
+    if (type === wanted) {
       return hello.subarray(at + 4, Math.min(end, at + 4 + length));
     }
     at += 4 + length;
