@@ -240,7 +240,7 @@ function checked(
   }
   if (!token.inline && value.length > 1 && value.startsWith("-")) {
     throw new UsageError(
-      `Option ${raw} needs a value; write it as ${raw}=VALUE if it starts with "-"`,
+      `Option ${raw} needs a value; write it as --${name}=VALUE if it starts with "-"`,
     );
   }
   return `--${name}=${value}`;

@@ -308,9 +308,9 @@ function checkRange(
 ): number {
   if (value < min || value > max) {
     throw new UsageError(
-      `Invalid ${option}: expected ${
+      `Invalid ${option} ${value}: expected ${
         max === Infinity ? `more than ${min - 1}` : `${min} to ${max}`
-      }`,
+      }${option === "--workers" ? ', or "auto" for one a core' : ""}`,
     );
   }
   return value;

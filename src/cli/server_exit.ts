@@ -57,7 +57,7 @@ export type ServerOutcome =
   | { type: "version" }
   | { type: "usage"; message: string }
   /** The certificate or key file could not be read. */
-  | { type: "tls-files"; error: unknown }
+  | { type: "tls-files"; error: unknown; file: TlsFile }
   /** `serve()` failed, opening `spec` (or before any listener). */
   | { type: "start-failed"; error: unknown; spec: ListenerSpec }
   | {
@@ -90,7 +90,7 @@ export function exitCode(outcome: ServerOutcome): number {
     case "usage":
       return ServerExitCode.Usage;
     case "tls-files":
-      return ServerExitCode.TlsSetup;
+      return tlsFileFailure(outcome.error, outcome.file).code;
     case "start-failed":
       return startFailure(outcome.error, outcome.spec).code;
     case "stopped":
@@ -249,4 +249,47 @@ function isMissingFolder(error: unknown): boolean {
   return error instanceof Deno.errors.NotFound ||
     error instanceof Deno.errors.NotADirectory ||
     /\(os error (2|20)\)/.test(errorText(error));
+}
+
+/** A TLS file named on the command line. */
+export interface TlsFile {
+  /** The option that named it. */
+  flag: "--cert" | "--key" | "--client-ca";
+  /** Its path. */
+  path: string;
+}
+
+const TLS_FILE_NAMES: Record<TlsFile["flag"], string> = {
+  "--cert": "the TLS certificate",
+  "--key": "the TLS private key",
+  "--client-ca": "the client CA file",
+};
+
+/**
+ * What to say, and the exit code, when a TLS file cannot be read: a Deno
+ * permission is exit 4, like every other; anything else is exit 6.
+ *
+ * @param error What reading it threw.
+ * @param file Which file.
+ * @returns The message (without the program's name) and the code.
+ */
+export function tlsFileFailure(
+  error: unknown,
+  file: TlsFile,
+): { code: number; message: string } {
+  const what = `${TLS_FILE_NAMES[file.flag]} ${JSON.stringify(file.path)}`;
+  if (deniedPermission(error) !== undefined) {
+    return {
+      code: ServerExitCode.PermissionDenied,
+      message:
+        `Deno denied reading ${what} (${file.flag}). Run with --allow-read`,
+    };
+  }
+  const hint = error instanceof Deno.errors.NotFound
+    ? `: no such file. Check the path given to ${file.flag}`
+    : `: ${errorText(error)}`;
+  return {
+    code: ServerExitCode.TlsSetup,
+    message: `Cannot read ${what} (${file.flag})${hint}`,
+  };
 }

@@ -43,6 +43,11 @@ export function metricsAddress(
   echo: EchoWhere,
 ): MetricsAddress | undefined {
   if (text === undefined) return undefined;
+  if (text.trim() === "") {
+    throw new UsageError(
+      `--metrics needs HOST:PORT, e.g. 127.0.0.1:9100 (a port the echo does not use)`,
+    );
+  }
   let hostname: string;
   let port: number | undefined;
   try {

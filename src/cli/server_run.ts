@@ -17,6 +17,8 @@ import {
   outputFailure,
   type ServerOutcome,
   startFailure,
+  type TlsFile,
+  tlsFileFailure,
 } from "./server_exit.ts";
 import { SERVER_USAGE } from "./server_flags.ts";
 import { announceListening, logStopped } from "./server_announce.ts";
@@ -62,18 +64,28 @@ export function parse(args: readonly string[]): ServerArgs | ServerOutcome {
 export async function run(args: ServerArgs): Promise<ServerOutcome> {
   let tls: ServeTlsOptions | undefined;
   if (args.certFile !== undefined && args.keyFile !== undefined) {
-    try {
-      tls = {
-        cert: await Deno.readTextFile(args.certFile),
-        key: await Deno.readTextFile(args.keyFile),
-        handshakeTimeout: args.handshakeTimeout,
-        ...(args.clientCaFile === undefined
-          ? {}
-          : { clientCa: await Deno.readTextFile(args.clientCaFile) }),
-      };
-    } catch (error) {
-      return { type: "tls-files", error };
+    const files: [TlsFile["flag"], string | undefined][] = [
+      ["--cert", args.certFile],
+      ["--key", args.keyFile],
+      ["--client-ca", args.clientCaFile],
+    ];
+    const text: (string | undefined)[] = [];
+    for (const [flag, path] of files) {
+      try {
+        text.push(
+          path === undefined ? undefined : await Deno.readTextFile(path),
+        );
+      } catch (error) {
+        return { type: "tls-files", error, file: { flag, path: path! } };
+      }
     }
+    const [cert, key, clientCa] = text;
+    tls = {
+      cert: cert!,
+      key: key!,
+      handshakeTimeout: args.handshakeTimeout,
+      ...(clientCa === undefined ? {} : { clientCa }),
+    };
   }
   const output = openLog(args.logFormat);
   try {
@@ -202,13 +214,7 @@ export function report(outcome: ServerOutcome): number {
       fail(`${outcome.message}\nTry 'echo-server --help' for usage.`);
       break;
     case "tls-files":
-      fail(
-        `Cannot read the TLS certificate or key: ${errorText(outcome.error)}${
-          outcome.error instanceof Deno.errors.NotCapable
-            ? ". Run with --allow-read"
-            : ""
-        }`,
-      );
+      fail(tlsFileFailure(outcome.error, outcome.file).message);
       break;
     case "start-failed":
       fail(startFailure(outcome.error, outcome.spec).message);

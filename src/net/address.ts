@@ -198,6 +198,11 @@ export function parseHostname(text: string): string {
   }
   if (ipFamily(text) === 6) return checkZone(text, `Invalid host "${text}"`);
   if (ipFamily(text) === 4) return text;
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) {
+    throw new RangeError(
+      `Invalid host "${text}": expected a name or an address, not a URL`,
+    );
+  }
   if (/^\[[^\]]*\]:/.test(text) || /^[^:[\]]+:[^:]*$/.test(text)) {
     throw new RangeError(
       `Invalid host "${text}": expected a host without a port; give the port separately`,
@@ -219,8 +224,15 @@ const EMPTY_HOST_PORT = `${EMPTY_HOST}:2000`;
 
 function checkHostname(hostname: string, empty: string): string {
   if (hostname.length === 0) throw new RangeError(empty);
+  if (hostname.includes("%")) {
+    throw new RangeError(
+      `Invalid host "${hostname}": a zone after "%" goes only with an IPv6 address (fe80::1%eth0)`,
+    );
+  }
   if (!/^[A-Za-z0-9._-]+$/.test(hostname)) {
-    throw new RangeError(`Invalid host "${hostname}"`);
+    throw new RangeError(
+      `Invalid host "${hostname}": a host name has only letters, digits, ".", "-" and "_"`,
+    );
   }
   return hostname;
 }

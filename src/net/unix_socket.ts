@@ -162,7 +162,7 @@ export async function listenUnix(
   if (info !== undefined) {
     if (!info.isSocket) {
       throw new Deno.errors.AlreadyExists(
-        `${path} exists and is not a socket; refusing to replace it`,
+        `${path} exists and is not a socket; refusing to replace it. Remove it yourself if it is not needed, or choose another path`,
       );
     }
     try {

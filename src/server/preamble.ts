@@ -202,7 +202,9 @@ export function noDelay(conn: Deno.Conn): void {
 
 /** The connection as a PROXY header describes it. */
 function withHeader(info: ConnectionInfo, header: ProxyHeader): ConnectionInfo {
-  const proxy = info.remoteAddr as Deno.NetAddr;
+  // A plain copy: Deno's own address objects have no prototype.
+  const { transport, hostname, port } = info.remoteAddr as Deno.NetAddr;
+  const proxy: Deno.NetAddr = { transport, hostname, port };
   const proxied: ConnectionInfo = { ...info, proxy };
   if (header.command === "local") proxied.proxyLocal = true;
   else if (header.source !== undefined) {

@@ -89,7 +89,7 @@ const ROWS: [string[], Parsed | string][] = [
   ],
   [
     ["-p", "-1"],
-    'Option -p needs a value; write it as -p=VALUE if it starts with "-"',
+    'Option -p needs a value; write it as --port=VALUE if it starts with "-"',
   ],
   [
     ["--port", "--"],
@@ -101,7 +101,7 @@ const ROWS: [string[], Parsed | string][] = [
   ],
   [
     ["-H", "-q"],
-    'Option -H needs a value; write it as -H=VALUE if it starts with "-"',
+    'Option -H needs a value; write it as --hostname=VALUE if it starts with "-"',
   ],
   [
     ["--listen", "-l"],

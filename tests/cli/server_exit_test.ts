@@ -1,7 +1,12 @@
 // Copyright the deno-echo authors. MIT license.
 
 import { assertEquals } from "@std/assert";
-import { ServerExitCode, startFailure } from "../../src/cli/server_exit.ts";
+import {
+  exitCode,
+  ServerExitCode,
+  startFailure,
+  tlsFileFailure,
+} from "../../src/cli/server_exit.ts";
 import type { ListenerSpec } from "../../src/net/listen_url.ts";
 
 const NOT_HERE = "the address is not on this machine. " +
@@ -75,4 +80,31 @@ Deno.test("startFailure() explains addresses that cannot be listened on", async 
       assertEquals(startFailure(error, spec), { code, message });
     });
   }
+});
+
+Deno.test("tlsFileFailure() names the file and its option; a Deno permission is exit 4", () => {
+  const denied = new Deno.errors.NotCapable(
+    'Requires read access to "/etc/ca.pem", run again with the --allow-read flag',
+  );
+  const file = { flag: "--client-ca", path: "/etc/ca.pem" } as const;
+  assertEquals(tlsFileFailure(denied, file), {
+    code: ServerExitCode.PermissionDenied,
+    message:
+      'Deno denied reading the client CA file "/etc/ca.pem" (--client-ca). Run with --allow-read',
+  });
+  assertEquals(
+    exitCode({ type: "tls-files", error: denied, file }),
+    ServerExitCode.PermissionDenied,
+  );
+  const missing = new Deno.errors.NotFound("No such file or directory");
+  assertEquals(tlsFileFailure(missing, { flag: "--key", path: "k.pem" }), {
+    code: ServerExitCode.TlsSetup,
+    message:
+      'Cannot read the TLS private key "k.pem" (--key): no such file. Check the path given to --key',
+  });
+  assertEquals(
+    tlsFileFailure(new Error("Is a directory"), { flag: "--cert", path: "/" })
+      .message,
+    'Cannot read the TLS certificate "/" (--cert): Is a directory',
+  );
 });
