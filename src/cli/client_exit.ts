@@ -217,6 +217,27 @@ const FAILURES: readonly FailureRule[] = [
     hint: "Dial it without TLS, or give the port of its tls:// listener",
   },
   {
+    // The server hung up in the middle of the handshake.
+    code: ClientExitCode.TlsFailure,
+    matches: (error, target) =>
+      target.transport === "tls" && /^unexpected end of file/.test(text(error)),
+    message: (_, where) =>
+      `TLS handshake with ${where} failed: the server closed the connection during it`,
+    hint:
+      "It may require a client certificate (give --cert FILE --key FILE), or not speak TLS on that port",
+  },
+  {
+    // Closed without TLS's own close: what a server with mutual TLS does to
+    // a client certificate it refuses once the handshake is done.
+    code: ClientExitCode.ClosedEarly,
+    matches: (error, target) =>
+      target.transport === "tls" && /close_notify/.test(text(error)),
+    message: (_, where) =>
+      `${where} closed the TLS connection without closing TLS first (no close_notify)`,
+    hint:
+      "A server with mutual TLS does this when it refuses the client certificate: give --cert and --key of one its CA signed (its log says why)",
+  },
+  {
     code: ClientExitCode.TlsFailure,
     matches: (error, target) =>
       error instanceof Deno.errors.InvalidData && target.transport === "tls",

@@ -64,6 +64,25 @@ Deno.test("failure() maps each kind of error to its exit code and one line with 
       "Dial it without TLS, or give the port of its tls:// listener",
     ],
     [
+      "TLS: the server hangs up during the handshake",
+      new Deno.errors.UnexpectedEof("unexpected end of file"),
+      tls,
+      12,
+      "TLS handshake with tls://localhost:9 failed: the server closed the connection during it. " +
+      "It may require a client certificate (give --cert FILE --key FILE), or not speak TLS on that port",
+    ],
+    [
+      "TLS: closed without close_notify (a refused client certificate)",
+      new Deno.errors.UnexpectedEof(
+        "peer closed connection without sending TLS close_notify: https://docs.rs/rustls/",
+      ),
+      tls,
+      8,
+      "tls://localhost:9 closed the TLS connection without closing TLS first (no close_notify). " +
+      "A server with mutual TLS does this when it refuses the client certificate: " +
+      "give --cert and --key of one its CA signed (its log says why)",
+    ],
+    [
       "refused",
       new Deno.errors.ConnectionRefused("refused"),
       tcp,
