@@ -4,6 +4,7 @@
 // connection, say where it went (interactive only), stream standard input
 // through it.
 
+import { createPrivateKey, X509Certificate } from "node:crypto";
 import { formatAddress } from "../net/address.ts";
 import {
   dial,
@@ -214,7 +215,9 @@ export async function tlsDialOptions(
   options: ClientTlsFiles,
 ): Promise<Omit<DialTlsOptions, keyof DialOptions>> {
   const caCerts = await Promise.all(
-    options.caFiles.map((file) => readPem(file, "CA certificate")),
+    options.caFiles.map((file) =>
+      readPem(file, "CA certificate", "CERTIFICATE")
+    ),
   );
   if (options.insecure) {
     writeText(
@@ -228,19 +231,45 @@ export async function tlsDialOptions(
     ...(caCerts.length > 0 ? { caCerts } : {}),
     unsafelyDisableHostnameVerification: options.insecure,
     ...(options.certFile !== undefined && options.keyFile !== undefined
-      ? {
-        clientCert: {
-          cert: await readPem(options.certFile, "client certificate"),
-          key: await readPem(options.keyFile, "client key"),
-        },
-      }
+      ? { clientCert: await clientCert(options.certFile, options.keyFile) }
       : {}),
   };
 }
 
-async function readPem(file: string, what: string): Promise<string> {
+/** `--cert` and `--key`, read and checked to be a pair. */
+async function clientCert(
+  certFile: string,
+  keyFile: string,
+): Promise<{ cert: string; key: string }> {
+  const cert = await readPem(certFile, "client certificate", "CERTIFICATE");
+  const key = await readPem(keyFile, "client key", "PRIVATE KEY");
+  let matches: boolean;
   try {
-    return await Deno.readTextFile(file);
+    matches = new X509Certificate(cert).checkPrivateKey(createPrivateKey(key));
+  } catch (error) {
+    throw new UsageError(
+      `Cannot use --cert ${certFile} with --key ${keyFile}: ${
+        errorText(error)
+      }`,
+    );
+  }
+  if (!matches) {
+    throw new UsageError(
+      `--cert ${certFile} and --key ${keyFile} do not match: the key is not the certificate's. Give the key made with that certificate`,
+    );
+  }
+  return { cert, key };
+}
+
+/** A PEM file's text; `block` is what its `-----BEGIN` line must name. */
+async function readPem(
+  file: string,
+  what: string,
+  block: string,
+): Promise<string> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(file);
   } catch (error) {
     // Deno's permissions: the failure says which flag to add.
     if (error instanceof Deno.errors.NotCapable) throw error;
@@ -248,4 +277,10 @@ async function readPem(file: string, what: string): Promise<string> {
       `Cannot read the ${what} ${file}: ${errorText(error)}`,
     );
   }
+  if (!new RegExp(`-----BEGIN [A-Z ]*${block}-----`).test(text)) {
+    throw new UsageError(
+      `The ${what} ${file} holds no PEM "${block}" block (-----BEGIN ...${block}-----)`,
+    );
+  }
+  return text;
 }

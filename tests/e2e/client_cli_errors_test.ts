@@ -12,6 +12,9 @@ import {
 } from "@std/assert";
 import denoJson from "../../deno.json" with { type: "json" };
 import { assertUsage, runClient } from "../_helpers/cli.ts";
+import { createTlsFixtures } from "../_helpers/tls.ts";
+import { skip } from "../_helpers/util.ts";
+import { CLIENT, NO_OPENSSL } from "../server/_transport.ts";
 import { assertFailed, closedPort, recordingServer } from "./_client.ts";
 
 Deno.test("echo-client exits with the documented code and a one-line message when it fails", async (t) => {
@@ -194,4 +197,38 @@ Deno.test("echo-client --help and --version print to stdout and exit 0", async (
     assertEquals(result.code, 0, result.stderr);
     assertEquals(result.stdout, `echo-client ${denoJson.version}\n`);
   });
+});
+
+Deno.test("echo-client checks its TLS files before it dials: exit 2 for a file with no PEM in it, or a --key that is not --cert's", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const notPem = `${dir}/ca.txt`;
+    await Deno.writeTextFile(notPem, "serial 01\n");
+    assertFailed(
+      await runClient(["tls://localhost:9", "--ca", notPem], "a\n", CLIENT),
+      2,
+      /The CA certificate .*ca\.txt holds no PEM "CERTIFICATE" block/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+  await using fx = await createTlsFixtures();
+  if (fx === null) return skip(NO_OPENSSL);
+  assertFailed(
+    await runClient(
+      [
+        "tls://localhost:9",
+        "--ca",
+        fx.caFile,
+        "--cert",
+        fx.certFile,
+        "--key",
+        fx.otherKeyFile,
+      ],
+      "a\n",
+      CLIENT,
+    ),
+    2,
+    /--cert .* and --key .* do not match: the key is not the certificate's/,
+  );
 });
