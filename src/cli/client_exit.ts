@@ -302,8 +302,18 @@ const FAILURES: readonly FailureRule[] = [
   },
   {
     code: ClientExitCode.ClosedEarly,
+    matches: (error) =>
+      error instanceof IncompleteEchoError && error.result.echoed === 0,
+    message: text,
+    hint:
+      "A server closes a connection at once when a limit is reached (echo-server's --max-connections or --max-per-ip; its log says so)",
+  },
+  {
+    code: ClientExitCode.ClosedEarly,
     matches: (error) => error instanceof IncompleteEchoError,
     message: text,
+    hint:
+      "echo-server stops by itself after a line that says its quit word (BYE unless --quit-word says otherwise) and at --max-bytes",
   },
   {
     code: ClientExitCode.ConnectionReset,

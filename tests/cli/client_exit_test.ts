@@ -36,6 +36,13 @@ Deno.test("failure() maps each kind of error to its exit code and one line with 
     linesEchoed: 1,
     outputClosed: false,
   });
+  const refused = new IncompleteEchoError({
+    sent: 2,
+    echoed: 0,
+    linesSent: 1,
+    linesEchoed: 0,
+    outputClosed: false,
+  });
   const cases: [string, unknown, FailureTarget, number, string][] = [
     [
       "no socket file",
@@ -126,7 +133,22 @@ Deno.test("failure() maps each kind of error to its exit code and one line with 
       "Timed out after 500 ms connecting to ::1 port 7: a firewall may be " +
       "dropping packets, or the host is down. Raise --timeout to wait longer",
     ],
-    ["closed early", incomplete, tcp, 8, incomplete.message],
+    [
+      "closed early",
+      incomplete,
+      tcp,
+      8,
+      `${incomplete.message}. echo-server stops by itself after a line that says its quit word ` +
+      "(BYE unless --quit-word says otherwise) and at --max-bytes",
+    ],
+    [
+      "closed before any echo",
+      refused,
+      tcp,
+      8,
+      `${refused.message}. A server closes a connection at once when a limit is reached ` +
+      "(echo-server's --max-connections or --max-per-ip; its log says so)",
+    ],
     [
       "a reset",
       new Deno.errors.ConnectionReset("reset by peer"),
