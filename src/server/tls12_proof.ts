@@ -30,12 +30,15 @@ const SUPPORTED_VERSIONS_EXTENSION = 43;
 /** Handshake bytes kept, at most: certificate chains and a few messages. */
 export const TRANSCRIPT_LIMIT = 256 * 1024;
 /**
- * Sessions whose client proved its key, by session ID, with its
- * certificate: a client that resumes one proves it holds that session's
- * secret instead, and sends no certificate. The oldest are forgotten first.
+ * Sessions whose client proved its key, by ticket (or session ID where no
+ * ticket was given), with the SHA-256 of its certificate: a client that
+ * resumes one proves it holds that session's secret instead, and sends no
+ * certificate. The oldest are forgotten first, past
+ * {@linkcode PROVEN_LIMIT}: a client that resumes one of those is refused.
  */
-const proven = new Map<string, Uint8Array>();
-const PROVEN_LIMIT = 4096;
+const proven = new Map<string, string>();
+/** Proven sessions remembered: about 150 bytes each. */
+export const PROVEN_LIMIT = 65_536;
 
 /** A record layer, one direction: bytes in, handshake messages out. */
 class Direction {
@@ -214,7 +217,7 @@ export class ClientKeyProof {
         ? `id:${session}`
         : undefined;
       const known = key === undefined ? undefined : proven.get(key);
-      if (known === undefined || !equal(known, der)) {
+      if (known === undefined || known !== digest(der)) {
         refuse("it resumed a session this server did not check");
       }
       this.#remember(der, false);
@@ -237,19 +240,20 @@ export class ClientKeyProof {
   }
 
   /**
-   * Keeps the ticket the server gave, and after a full handshake the
-   * session ID it chose, as proven by `der`'s owner.
+   * Keeps the ticket the server gave as proven by `der`'s owner; after a
+   * full handshake without one, the session ID the server chose.
    */
   #remember(der: Uint8Array, full: boolean): void {
-    const keys = [`ticket:${this.#issuedTicket}`];
-    if (full) keys.push(`id:${this.#serverSession}`);
-    for (const key of keys) {
-      if (key.endsWith(":")) continue;
-      proven.delete(key);
-      proven.set(key, der);
-      if (proven.size > PROVEN_LIMIT) {
-        proven.delete(proven.keys().next().value!);
-      }
+    const key = this.#issuedTicket !== ""
+      ? `ticket:${this.#issuedTicket}`
+      : full && this.#serverSession !== ""
+      ? `id:${this.#serverSession}`
+      : undefined;
+    if (key === undefined) return;
+    proven.delete(key);
+    proven.set(key, digest(der));
+    if (proven.size > PROVEN_LIMIT) {
+      proven.delete(proven.keys().next().value!);
     }
   }
 }
@@ -257,7 +261,11 @@ export class ClientKeyProof {
 /** A ticket's key in {@linkcode proven}: its SHA-256, hex ("" if none). */
 function ticketKey(ticket: Uint8Array | undefined): string {
   if (ticket === undefined || ticket.length === 0) return "";
-  return createHash("sha256").update(ticket).digest("hex");
+  return digest(ticket);
+}
+
+function digest(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
 }
 
 /**

@@ -156,7 +156,7 @@ const bytes = (n: number, fill: number) => new Uint8Array(n).fill(fill);
 function full(
   key: KeyObject,
   sid: Uint8Array,
-  ticket: Uint8Array,
+  ticket?: Uint8Array,
 ): ClientKeyProof {
   const proof = new ClientKeyProof();
   const hello = clientHello(new Uint8Array(0));
@@ -180,7 +180,9 @@ function full(
   for (let i = 0; i < flight.length; i += 7) {
     proof.fromClient(flight.subarray(i, i + 7));
   }
-  proof.fromServer(concat(record(22, ticketMessage(ticket)), CCS));
+  proof.fromServer(
+    ticket === undefined ? CCS : concat(record(22, ticketMessage(ticket)), CCS),
+  );
   return proof;
 }
 
@@ -218,11 +220,14 @@ Deno.test("ClientKeyProof lets a resumed session through only when the ticket or
   // Resuming alice's ticket, with any session ID or none: served.
   resumed(bytes(32, 5), aliceTicket, bytes(32, 5)).check(ALICE);
   resumed(new Uint8Array(0), aliceTicket, new Uint8Array(0)).check(ALICE);
-  // By alice's session ID, without a ticket: served.
-  resumed(aliceSid, undefined, aliceSid).check(ALICE);
+  // Her session ID stands for the session only where no ticket was given.
+  assertThrows(() => resumed(aliceSid, undefined, aliceSid).check(ALICE));
+  const untickedSid = bytes(32, 8);
+  full(aliceKey, untickedSid).check(ALICE);
+  resumed(untickedSid, undefined, untickedSid).check(ALICE);
   // mallory's own ticket, with alice's session ID beside it: refused.
   assertThrows(
-    () => resumed(aliceSid, malloryTicket, aliceSid).check(ALICE),
+    () => resumed(untickedSid, malloryTicket, untickedSid).check(ALICE),
     Deno.errors.PermissionDenied,
     "resumed a session this server did not check",
   );
