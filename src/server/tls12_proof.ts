@@ -17,6 +17,7 @@ import {
   verify,
   X509Certificate,
 } from "node:crypto";
+import { concat, equals } from "@std/bytes";
 
 const CHANGE_CIPHER_SPEC = 20;
 const HANDSHAKE = 22;
@@ -52,7 +53,7 @@ class Direction {
   /** Feeds bytes; returns complete handshake messages, header included. */
   feed(bytes: Uint8Array, limit: number): Uint8Array[] {
     if (this.changed || this.overflow) return [];
-    let buffer = concat(this.#records, bytes);
+    let buffer = append(this.#records, bytes);
     if (buffer.length > limit) {
       this.overflow = true;
       return [];
@@ -66,7 +67,7 @@ class Direction {
       buffer = buffer.subarray(5 + length);
       if (type === CHANGE_CIPHER_SPEC) this.changed = true;
       else if (type === HANDSHAKE) {
-        this.#messages = concat(this.#messages, body);
+        this.#messages = append(this.#messages, body);
         if (this.#messages.length > limit) {
           this.overflow = true;
           return out;
@@ -182,7 +183,7 @@ export class ClientKeyProof {
     } else if (type === CERTIFICATE) {
       this.#certificate = firstCertificate(message);
     } else if (type === CERTIFICATE_VERIFY && this.#signature === undefined) {
-      this.#signed = concatAll(this.#transcript);
+      this.#signed = concat(this.#transcript);
       this.#signature = message.subarray(4);
       this.#transcript.length = 0;
     }
@@ -228,7 +229,7 @@ export class ClientKeyProof {
     if (certificate === undefined || signed === undefined || !signature) {
       refuse("the client did not prove it holds the certificate's key");
     }
-    if (!equal(certificate!, der)) {
+    if (!equals(certificate!, der)) {
       refuse("the certificate read from the handshake is another one");
     }
     if (!signatureValid(der, signed!, signature!)) {
@@ -379,26 +380,7 @@ function signatureValid(
   }
 }
 
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  if (a.length === 0) return b;
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
-}
-
-function concatAll(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
-}
-
-function equal(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
+/** `a` then `b`; `b` itself when `a` is empty (no copy). */
+function append(a: Uint8Array, b: Uint8Array): Uint8Array {
+  return a.length === 0 ? b : concat([a, b]);
 }

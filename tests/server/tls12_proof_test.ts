@@ -6,6 +6,7 @@
 // with a proven session ID beside it), TLS 1.3, and handshakes too large.
 
 import { assertEquals, assertThrows } from "@std/assert";
+import { concat as concatBytes } from "@std/bytes";
 import {
   createPublicKey,
   generateKeyPairSync,
@@ -71,13 +72,7 @@ function certificateFor(key: KeyObject): Uint8Array {
 }
 
 function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 const u16 = (n: number) => [n >> 8, n & 0xff];
