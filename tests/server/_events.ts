@@ -2,7 +2,7 @@
 
 // Listening to one kind of server event in a test.
 
-import type { ServerEvent } from "../../mod.ts";
+import type { ConnectionInfo, ServerEvent } from "../../mod.ts";
 
 /** The event of one `type`. */
 export type EventOf<T extends ServerEvent["type"]> = Extract<
@@ -32,5 +32,29 @@ export function all(
 ): (event: ServerEvent) => void {
   return (event) => {
     for (const hook of hooks) hook(event);
+  };
+}
+
+/** A server's opened connections and failed handshakes, as they come. */
+export interface HandshakeLog {
+  /** What each `open` event said. */
+  opened: ConnectionInfo[];
+  /** The error of each `handshake-error` event. */
+  failures: unknown[];
+  /** The `onEvent` hook that fills them. */
+  onEvent: (event: ServerEvent) => void;
+}
+
+/** A {@linkcode HandshakeLog}, empty. */
+export function handshakeLog(): HandshakeLog {
+  const opened: ConnectionInfo[] = [];
+  const failures: unknown[] = [];
+  return {
+    opened,
+    failures,
+    onEvent: all(
+      on("open", ({ conn }) => opened.push(conn)),
+      on("handshake-error", ({ error }) => failures.push(error)),
+    ),
   };
 }

@@ -10,13 +10,13 @@
 import { assert, assertEquals, assertMatch, assertThrows } from "@std/assert";
 import { X509Certificate } from "node:crypto";
 import tls from "node:tls";
-import { type ConnectionInfo, dialTls, serve } from "../../mod.ts";
+import { dialTls, serve } from "../../mod.ts";
 import { ClientKeyProof } from "../../src/server/tls12_proof.ts";
 import { createClientCerts } from "../_helpers/mtls.ts";
 import { createTlsFixtures, openssl } from "../_helpers/tls.ts";
 import { skip, within } from "../_helpers/util.ts";
 import { assertEchoes, NO_OPENSSL } from "./_transport.ts";
-import { all, on } from "./_events.ts";
+import { handshakeLog } from "./_events.ts";
 
 async function until(test: () => boolean): Promise<void> {
   while (!test()) await new Promise((resolve) => setTimeout(resolve, 5));
@@ -98,8 +98,7 @@ Deno.test("serve() with tls.clientCa refuses a trusted certificate presented wit
   );
   const read = (name: string) => Deno.readTextFile(`${fx.dir}/${name}`);
   const cert = await read("alice-rsa.pem");
-  const opened: ConnectionInfo[] = [];
-  const failures: unknown[] = [];
+  const { opened, failures, onEvent } = handshakeLog();
   await using server = await serve({
     listen: ["tls://127.0.0.1:0"],
     tls: {
@@ -107,10 +106,7 @@ Deno.test("serve() with tls.clientCa refuses a trusted certificate presented wit
       key: await read("server-rsa-key.pem"),
       clientCa: fx.ca,
     },
-    onEvent: all(
-      on("open", ({ conn }) => opened.push(conn)),
-      on("handshake-error", ({ error }) => failures.push(error)),
-    ),
+    onEvent,
   });
   const { port } = server.listeners[0]!.addr as Deno.NetAddr;
   // alice's certificate, mallory's key: signed by the trusted CA, but the
@@ -211,15 +207,11 @@ Deno.test("serve() with tls.clientCa serves a client that resumes its session (o
   await using fx = await createTlsFixtures();
   if (fx === null) return skip(NO_OPENSSL);
   const client = await createClientCerts(fx);
-  const opened: ConnectionInfo[] = [];
-  const failures: unknown[] = [];
+  const { opened, failures, onEvent } = handshakeLog();
   await using server = await serve({
     listen: ["tls://127.0.0.1:0"],
     tls: { cert: fx.cert, key: fx.key, clientCa: fx.ca },
-    onEvent: all(
-      on("open", ({ conn }) => opened.push(conn)),
-      on("handshake-error", ({ error }) => failures.push(error)),
-    ),
+    onEvent,
   });
   const { port } = server.listeners[0]!.addr as Deno.NetAddr;
   const session = `${fx.dir}/session.pem`;

@@ -20,7 +20,7 @@ import {
   NO_OPENSSL,
   startListening,
 } from "./_transport.ts";
-import { all, on } from "./_events.ts";
+import { all, handshakeLog, on } from "./_events.ts";
 import { runClient } from "../_helpers/proc.ts";
 
 function dial(
@@ -67,15 +67,11 @@ Deno.test("serve() with tls.clientCa serves a client whose certificate its CA si
   await using fx = await createTlsFixtures();
   if (fx === null) return skip(NO_OPENSSL);
   const client = await createClientCerts(fx);
-  const opened: ConnectionInfo[] = [];
-  const failures: unknown[] = [];
+  const { opened, failures, onEvent } = handshakeLog();
   await using server = await serve({
     listen: ["tls://127.0.0.1:0"],
     tls: { cert: fx.cert, key: fx.key, clientCa: fx.ca },
-    onEvent: all(
-      on("open", ({ conn }) => opened.push(conn)),
-      on("handshake-error", ({ error }) => failures.push(error)),
-    ),
+    onEvent,
   });
   const { port } = server.listeners[0]!.addr as Deno.NetAddr;
   using conn = await dial(fx, port, client);
