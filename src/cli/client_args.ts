@@ -159,6 +159,11 @@ function checkCombinations(values: Values, positionals: string[]): void {
   if (values.raw && values.interactive) {
     throw new UsageError("Use --raw or --interactive, not both");
   }
+  if (values.raw && values["quit-word"] !== undefined) {
+    throw new UsageError(
+      "--raw sends every byte and has no quit word: leave out --quit-word",
+    );
+  }
 }
 
 /** `-4` with an IPv6 address, or `-6` with an IPv4 one, cannot connect. */

@@ -118,6 +118,10 @@ Deno.test("parseClientArgs() refuses contradictions with one clear line", async 
       "Use --quit-word or --no-quit, not both",
     ],
     [["--raw", "-i"], "Use --raw or --interactive, not both"],
+    [
+      ["--raw", "--quit-word", "X"],
+      "--raw sends every byte and has no quit word: leave out --quit-word",
+    ],
     [["--tls", "tls://h"], "--tls goes with HOST [PORT], not with a URL"],
     [["--tls", "unix:/x"], "--tls goes with HOST [PORT], not with a URL"],
     [["--ca", "a.pem", "h"], "--ca goes with TLS (--tls or tls://)"],
