@@ -288,6 +288,7 @@ function parseWorkers(text: string | undefined): number {
     "--workers",
     1,
     MAX_ISOLATES,
+    ', or "auto" for one a core',
   );
   if (workers > 1) {
     const unsupported = workersUnsupported();
@@ -300,17 +301,19 @@ function parseWorkers(text: string | undefined): number {
   return workers;
 }
 
+/** `value` if it is from `min` to `max`; `also` ends the error's text. */
 function checkRange(
   value: number,
   option: string,
   min: number,
   max: number,
+  also = "",
 ): number {
   if (value < min || value > max) {
     throw new UsageError(
       `Invalid ${option} ${value}: expected ${
         max === Infinity ? `more than ${min - 1}` : `${min} to ${max}`
-      }${option === "--workers" ? ', or "auto" for one a core' : ""}`,
+      }${also}`,
     );
   }
   return value;

@@ -64,28 +64,20 @@ export function parse(args: readonly string[]): ServerArgs | ServerOutcome {
 export async function run(args: ServerArgs): Promise<ServerOutcome> {
   let tls: ServeTlsOptions | undefined;
   if (args.certFile !== undefined && args.keyFile !== undefined) {
-    const files: [TlsFile["flag"], string | undefined][] = [
-      ["--cert", args.certFile],
-      ["--key", args.keyFile],
-      ["--client-ca", args.clientCaFile],
-    ];
-    const text: (string | undefined)[] = [];
-    for (const [flag, path] of files) {
-      try {
-        text.push(
-          path === undefined ? undefined : await Deno.readTextFile(path),
-        );
-      } catch (error) {
-        return { type: "tls-files", error, file: { flag, path: path! } };
+    // The file being read, for the message if it cannot be.
+    let file: TlsFile = { flag: "--cert", path: args.certFile };
+    try {
+      const cert = await Deno.readTextFile(file.path);
+      file = { flag: "--key", path: args.keyFile };
+      const key = await Deno.readTextFile(file.path);
+      tls = { cert, key, handshakeTimeout: args.handshakeTimeout };
+      if (args.clientCaFile !== undefined) {
+        file = { flag: "--client-ca", path: args.clientCaFile };
+        tls.clientCa = await Deno.readTextFile(file.path);
       }
+    } catch (error) {
+      return { type: "tls-files", error, file };
     }
-    const [cert, key, clientCa] = text;
-    tls = {
-      cert: cert!,
-      key: key!,
-      handshakeTimeout: args.handshakeTimeout,
-      ...(clientCa === undefined ? {} : { clientCa }),
-    };
   }
   const output = openLog(args.logFormat);
   try {

@@ -73,7 +73,7 @@ export class ConnDuplex extends Duplex {
     const first = this.#first;
     if (first !== undefined) {
       this.#first = undefined;
-      // Not before the next macrotask: \`node:tls\` asks for its first read
+      // Not before the next macrotask: `node:tls` asks for its first read
       // while it is being made and starts its handshake on a later tick; a
       // bad record pushed now would destroy it before then, and its start
       // would throw, uncaught, on the destroyed socket.

@@ -10,13 +10,7 @@
 // (RFC 5246, 7.4.8). The echo starts only once that signature checks out
 // against the certificate's public key.
 
-import {
-  constants,
-  createHash,
-  createPublicKey,
-  verify,
-  X509Certificate,
-} from "node:crypto";
+import { constants, createHash, verify, X509Certificate } from "node:crypto";
 import { concat, equals } from "@std/bytes";
 
 const CHANGE_CIPHER_SPEC = 20;
@@ -363,10 +357,7 @@ function signatureValid(
   const length = (body[2]! << 8) | body[3]!;
   if (scheme === undefined || body.length !== 4 + length) return false;
   try {
-    const key = createPublicKey(new X509Certificate(der).publicKey.export({
-      type: "spki",
-      format: "pem",
-    }));
+    const key = new X509Certificate(der).publicKey;
     const options = scheme.pss
       ? {
         key,

@@ -46,6 +46,26 @@ Deno.test("parseServerArgs() refuses a host with a port, or an empty one, and sa
       'Invalid host "[::1%lo]": an interface name as zone ("%lo") is understood only on a link-local address (fe80::/10); drop it',
     ],
     [
+      ["-H", "http://localhost"],
+      'Invalid host "http://localhost": expected a name or an address, not a URL',
+    ],
+    [
+      ["-H", "127.0.0.1%lo"],
+      'Invalid host "127.0.0.1%lo": a zone after "%" goes only with an IPv6 address (fe80::1%eth0)',
+    ],
+    [
+      ["-H", "a b"],
+      'Invalid host "a b": a host name has only letters, digits, ".", "-" and "_"',
+    ],
+    [
+      ["--workers", "0"],
+      'Invalid --workers 0: expected 1 to 256, or "auto" for one a core',
+    ],
+    [
+      ["--metrics="],
+      "--metrics needs HOST:PORT, e.g. 127.0.0.1:9100 (a port the echo does not use)",
+    ],
+    [
       ["-l", "tcp://::1:0"],
       'Invalid listener "tcp://::1:0": write the IPv6 address in brackets: tcp://[::1]:0',
     ],

@@ -16,6 +16,7 @@ import {
   connectTo,
   lines,
   logLine,
+  projectPath,
   randomBytes,
   readExactly,
   readToEnd,
@@ -358,4 +359,48 @@ Deno.test("echo-server --no-quit keeps the connection open after BYE", async () 
   assertMatch(stderr, /closed: client closed; 15 bytes/);
   const result = await server.stop();
   assertEquals(result.code, 0, result.stderr);
+});
+
+Deno.test("echo-server names the TLS file it cannot read: exit 4 when Deno denies it, 6 when it is missing", async () => {
+  const tls = ["-l", "tls://127.0.0.1:0", "--cert", "cert.pem", "--key"];
+  // Run with --allow-net only: reading the certificate is denied.
+  const denied = await runServer([...tls, "key.pem"]);
+  assertEquals(denied.code, 4, denied.stderr);
+  assertEquals(
+    lines(denied.stderr),
+    [
+      'echo-server: Deno denied reading the TLS certificate "cert.pem" (--cert). Run with --allow-read',
+    ],
+  );
+  // With --allow-read, the missing file is named with its option.
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/cert.pem`, "");
+    await Deno.writeTextFile(`${dir}/key.pem`, "");
+    const missing = await runServer(
+      [
+        "-l",
+        "tls://127.0.0.1:0",
+        "--cert",
+        `${dir}/cert.pem`,
+        "--key",
+        `${dir}/key.pem`,
+        "--client-ca",
+        `${dir}/ca.pem`,
+      ],
+      [
+        Deno.execPath(),
+        "run",
+        "--allow-net",
+        "--allow-read",
+        projectPath("server.ts"),
+      ],
+    );
+    assertEquals(missing.code, 6, missing.stderr);
+    assertEquals(lines(missing.stderr), [
+      `echo-server: Cannot read the client CA file "${dir}/ca.pem" (--client-ca): no such file. Check the path given to --client-ca`,
+    ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

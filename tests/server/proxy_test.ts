@@ -102,6 +102,8 @@ Deno.test("serve() on a ?proxy-protocol listener consumes a v1 header sent a byt
   assertEquals(open!.conn.remoteAddr, CLIENT);
   assertEquals(open!.conn.proxy?.hostname, "127.0.0.1");
   assertEquals(open!.conn.proxy?.port, conn.localAddr.port);
+  // A plain object, printed as such (Deno's own addresses have no prototype).
+  assertEquals(Object.getPrototypeOf(open!.conn.proxy), Object.prototype);
   assertEquals(seen.of("close")[0]!.result.bytes, "hello\nBYE\n".length);
 });
 

@@ -96,33 +96,46 @@ function extensions(list: [number, Uint8Array][]): Uint8Array {
   return concat(new Uint8Array(u16(body.length)), body);
 }
 
-/** A ClientHello with a session ID and, if given, a session ticket. */
-function clientHello(sid: Uint8Array, ticket?: Uint8Array): Uint8Array {
+/**
+ * A hello: version 1.2, a zero random, the session ID, then `suites` (the
+ * cipher suites and compression methods) and the extensions.
+ */
+function hello(
+  type: number,
+  sid: Uint8Array,
+  suites: number[],
+  list: [number, Uint8Array][],
+): Uint8Array {
   return message(
-    1,
+    type,
     concat(
       new Uint8Array([3, 3]),
       new Uint8Array(32),
       new Uint8Array([sid.length]),
       sid,
-      new Uint8Array([0, 2, 0xc0, 0x2f, 1, 0]),
-      extensions(ticket === undefined ? [] : [[35, ticket]]),
+      new Uint8Array(suites),
+      extensions(list),
     ),
+  );
+}
+
+/** A ClientHello with a session ID and, if given, a session ticket. */
+function clientHello(sid: Uint8Array, ticket?: Uint8Array): Uint8Array {
+  return hello(
+    1,
+    sid,
+    [0, 2, 0xc0, 0x2f, 1, 0],
+    ticket === undefined ? [] : [[35, ticket]],
   );
 }
 
 /** A ServerHello with a session ID; `tls13` adds supported_versions. */
 function serverHello(sid: Uint8Array, tls13 = false): Uint8Array {
-  return message(
+  return hello(
     2,
-    concat(
-      new Uint8Array([3, 3]),
-      new Uint8Array(32),
-      new Uint8Array([sid.length]),
-      sid,
-      new Uint8Array([0xc0, 0x2f, 0]),
-      extensions(tls13 ? [[43, new Uint8Array([3, 4])]] : []),
-    ),
+    sid,
+    [0xc0, 0x2f, 0],
+    tls13 ? [[43, new Uint8Array([3, 4])]] : [],
   );
 }
 
