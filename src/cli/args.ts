@@ -157,7 +157,7 @@ function longFor(options: Record<string, FlagSpec>, letter: string): string {
 /**
  * Splits the arguments into options and positionals (strings), the POSIX
  * way: `-abc` is `-a -b -c` until a letter that takes a value, which takes
- * the rest (`-qHhost`); a lone option that takes a value takes the next
+ * the rest (`-qHhost`, or `-Hhost` written `-H=host`); a lone option that takes a value takes the next
  * argument whatever it is; after `--` everything is a positional.
  */
 function* tokens(
@@ -196,7 +196,9 @@ function* tokens(
       const value = takesValue && rest.length > 0 ? rest.shift() : undefined;
       yield { name, raw: arg, value, inline: false };
     } else if (takesValue) {
-      yield { name, raw: arg.slice(0, 2), value: arg.slice(2), inline: true };
+      // `-p=5` as `-p5`, as std's parseArgs and Go's flag package read it.
+      const value = arg[2] === "=" ? arg.slice(3) : arg.slice(2);
+      yield { name, raw: arg.slice(0, 2), value, inline: true };
     } else {
       rest.unshift(...bundle(arg, options));
     }

@@ -216,7 +216,7 @@ class Session {
           return await this.#mismatch(value, mismatch);
         }
         result.echoed += value.length;
-        result.linesEchoed += countNewlines(value);
+        result.linesEchoed += this.#lines(value);
         try {
           await this.#output.write(value);
         } catch (error) {
@@ -238,7 +238,7 @@ class Session {
       try {
         await this.#output.write(lines);
         this.#result.echoed += lines.length;
-        this.#result.linesEchoed += countNewlines(lines);
+        this.#result.linesEchoed += this.#lines(lines);
       } catch {
         // The output is gone: the mismatch is still what ends the session.
       }
@@ -357,6 +357,11 @@ class Session {
     }
   }
 
+  /** Lines in `bytes` to count: none in raw mode, where input is not lines. */
+  #lines(bytes: Uint8Array): number {
+    return this.#filter === undefined ? 0 : countNewlines(bytes);
+  }
+
   async #transmit(data: Uint8Array): Promise<void> {
     // Echoes of this data may arrive before the write returns.
     this.#promptShown = false;
@@ -367,6 +372,6 @@ class Session {
     }
     this.#stall?.writing(false);
     this.#result.sent += data.length;
-    this.#result.linesSent += countNewlines(data);
+    this.#result.linesSent += this.#lines(data);
   }
 }

@@ -6,9 +6,9 @@ export interface SessionResult {
   sent: number;
   /** Bytes echoed back (and written to the output). */
   echoed: number;
-  /** Lines sent (newlines counted). */
+  /** Lines sent (newlines counted); 0 in raw mode, whose input is not lines. */
   linesSent: number;
-  /** Lines echoed back (newlines counted). */
+  /** Lines echoed back (newlines counted); 0 in raw mode. */
   linesEchoed: number;
   /** The output stopped taking data (for example a closed pipe). */
   outputClosed: boolean;

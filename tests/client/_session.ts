@@ -15,15 +15,6 @@ import { bytes } from "../_helpers/util.ts";
 /** Decodes what a session wrote. */
 export const decoder: TextDecoder = new TextDecoder();
 
-/** How many `\n` bytes `data` holds. */
-export function countNewlines(data: Uint8Array): number {
-  let count = 0;
-  for (let i = data.indexOf(0x0a); i >= 0; i = data.indexOf(0x0a, i + 1)) {
-    count++;
-  }
-  return count;
-}
-
 /** Where a session's output goes: every write, copied, in order. */
 export interface Output {
   writable: WritableStream<Uint8Array>;

@@ -122,3 +122,34 @@ Deno.test("runSession() raises IncompleteEchoError when the server closes before
   assertEquals(out.text(), "a\n");
   await server.done;
 });
+
+Deno.test("runSession() in raw mode reports what was lost in bytes, not lines", async (t) => {
+  for (const mode of ["lines", "raw"] as const) {
+    await t.step(mode, async () => {
+      using server = oneShotServer(async (conn) => {
+        // Echoes the first two bytes of "a\nb\nc\n", then closes.
+        const buffer = new Uint8Array(6);
+        let got = 0;
+        while (got < 6) got += (await conn.read(buffer.subarray(got))) ?? 6;
+        await conn.write(buffer.subarray(0, 2));
+      });
+      using conn = await Deno.connect({
+        hostname: "127.0.0.1",
+        port: server.port,
+      });
+      const error = await assertRejects(
+        () =>
+          runSession(conn, input([bytes("a\nb\nc\n")]), output().writable, {
+            mode,
+          }),
+        IncompleteEchoError,
+      );
+      assertEquals(
+        error.message,
+        "Server closed the connection before echoing everything: 4 bytes" +
+          (mode === "lines" ? " (2 of 3 lines)" : "") + " not echoed",
+      );
+      await server.done;
+    });
+  }
+});
