@@ -107,7 +107,7 @@ export function workersUnsupported(): string | undefined {
   if (
     typeof (Deno as { listenDatagram?: unknown }).listenDatagram !== "function"
   ) {
-    return "workers need Deno's --unstable-net flag (deno run --unstable-net ...)";
+    return "workers need Deno's --unstable-net flag, given to deno run, deno install or deno compile (deno task server has it)";
   }
   return undefined;
 }

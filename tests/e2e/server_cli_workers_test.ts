@@ -85,7 +85,7 @@ Deno.test("echo-server --workers", async (t) => {
       assertUsage(
         await runServer(["--workers", "2", "--port", "0"]),
         "echo-server",
-        /--workers 2: workers need Deno's --unstable-net flag/,
+        /--workers 2: workers need Deno's --unstable-net flag, given to deno run, deno install or deno compile \(deno task server has it\); or give --workers 1/,
       );
     },
   );
