@@ -157,8 +157,9 @@ function longFor(options: Record<string, FlagSpec>, letter: string): string {
 /**
  * Splits the arguments into options and positionals (strings), the POSIX
  * way: `-abc` is `-a -b -c` until a letter that takes a value, which takes
- * the rest (`-qHhost`, or `-Hhost` written `-H=host`); a lone option that takes a value takes the next
- * argument whatever it is; after `--` everything is a positional.
+ * the rest (`-qHhost`; `-H=host` is `-Hhost`); a lone option that takes a
+ * value takes the next argument whatever it is; after `--` everything is a
+ * positional.
  */
 function* tokens(
   args: readonly string[],
