@@ -13,13 +13,7 @@ import {
   randomBytes,
   randomChunks,
 } from "../_helpers/util.ts";
-import {
-  connectTo,
-  decoder,
-  input,
-  output,
-  session,
-} from "./_session.ts";
+import { connectTo, decoder, input, output, session } from "./_session.ts";
 
 Deno.test("runSession() in lines mode normalizes line endings and counts", async (t) => {
   await using server = await serve({ hostname: "127.0.0.1", port: 0 });
