@@ -9,6 +9,11 @@ import {
   MIN_READS_PER_TURN,
   READS_PER_TURN,
 } from "../../src/echo/fair_turn.ts";
+import {
+  closePollTurns,
+  pollTurnsOpen,
+  pollTurnsSettled,
+} from "../../src/echo/poll_turn.ts";
 
 /** Pretends `n` connections are open for the length of `body`. */
 async function withOpen(n: number, body: () => Promise<void>): Promise<void> {
@@ -17,7 +22,26 @@ async function withOpen(n: number, body: () => Promise<void>): Promise<void> {
     await body();
   } finally {
     for (let i = 0; i < n; i++) countConnection(-1);
+    // The loopback pair opened for many connections is closed with the last.
+    await pollTurnsSettled();
+    assert(!pollTurnsOpen());
   }
+}
+
+/** Runs `body` with `setTimeout` counted; returns how often it was called. */
+async function countTimers(body: () => Promise<void>): Promise<number> {
+  const original = globalThis.setTimeout;
+  let calls = 0;
+  globalThis.setTimeout = ((...args: Parameters<typeof setTimeout>) => {
+    calls++;
+    return original(...args);
+  }) as typeof setTimeout;
+  try {
+    await body();
+  } finally {
+    globalThis.setTimeout = original;
+  }
+  return calls;
 }
 
 /** Reads until the share is spent; returns the reads allowed and the wait. */
@@ -75,6 +99,30 @@ Deno.test("fairTurn() shares a turn's reads out over the connections reading in 
       assert(!settled);
       await waiting;
       assert(settled);
+    });
+  });
+});
+
+Deno.test("fairTurn() ends a turn at the next socket poll, through a loopback pair, once it is open", async (t) => {
+  await withOpen(FAIR_FROM, async () => {
+    await pollTurnsSettled();
+    assert(pollTurnsOpen(), "the loopback pair opens for many connections");
+
+    await t.step("turns take no timer", async () => {
+      const timers = await countTimers(async () => {
+        for (let turn = 0; turn < 20; turn++) await freshTurn();
+      });
+      assertEquals(timers, 0);
+    });
+
+    await t.step("a turn waiting when the pair closes ends", async () => {
+      const [, wait] = readUntilWait({ turn: -1, reads: 0 });
+      closePollTurns();
+      await wait;
+      assert(!pollTurnsOpen());
+      // Without the pair, a turn is a timer.
+      const timers = await countTimers(freshTurn);
+      assertEquals(timers, 1);
     });
   });
 });
