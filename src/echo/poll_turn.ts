@@ -95,7 +95,8 @@ export function afterNextPoll(): Promise<void> {
   // The read first: it finds nothing and waits for the poll; the byte
   // written after it is what that poll finds.
   const read = current.reader.read(WAKE_BUFFER);
-  current.writer.write(WAKE_BYTE).catch(() => {});
+  // A write that fails closes the pair, so the read ends too.
+  current.writer.write(WAKE_BYTE).catch(() => dropPair(current));
   return read.then(
     (n) => {
       if (n === null) dropPair(current);
@@ -124,7 +125,7 @@ async function openPair(): Promise<WakePair> {
     port: listener.addr.port,
   });
   try {
-    const reader = await listener.accept();
+    const reader = await acceptFrom(listener, writer.localAddr);
     // One byte a turn: Nagle's algorithm would hold a byte back until the
     // last one is acknowledged.
     writer.setNoDelay(true);
@@ -133,6 +134,32 @@ async function openPair(): Promise<WakePair> {
     writer.close();
     throw error;
   }
+}
+
+/** Connections that may come before ours (another local program's). */
+export const MAX_STRANGERS = 8;
+
+/**
+ * Accepts the connection from `from`, closing any other: another program on
+ * the host could connect to the listener first, and a pair with it on the
+ * other end would leave the turns to its mercy.
+ *
+ * @param listener The pair's listener.
+ * @param from The local address of the pair's connecting end.
+ * @returns The accepted end of that connection.
+ * @throws {Deno.errors.ConnectionRefused} After `MAX_STRANGERS` others.
+ */
+export async function acceptFrom(
+  listener: Deno.TcpListener,
+  from: Deno.NetAddr,
+): Promise<Deno.TcpConn> {
+  for (let strangers = 0; strangers <= MAX_STRANGERS; strangers++) {
+    const conn = await listener.accept();
+    const peer = conn.remoteAddr;
+    if (peer.port === from.port && peer.hostname === from.hostname) return conn;
+    conn.close();
+  }
+  throw new Deno.errors.ConnectionRefused("the loopback pair was not ours");
 }
 
 function closePair(closing: WakePair): void {

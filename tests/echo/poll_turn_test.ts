@@ -1,6 +1,7 @@
 // Copyright the deno-echo authors. MIT license.
 
-import { assertEquals } from "@std/assert";
+import { assertEquals, assertRejects } from "@std/assert";
+import { acceptFrom, MAX_STRANGERS } from "../../src/echo/poll_turn.ts";
 
 const CHILD = new URL("./_poll_turn_child.ts", import.meta.url).pathname;
 
@@ -34,4 +35,39 @@ Deno.test("fair turns fall back to timers, without asking, when 127.0.0.1 is not
     assertEquals(report, { turned: true, paired: false }, permission);
     assertEquals(stderr, "", permission);
   }
+});
+
+Deno.test("the loopback pair is made with its own connection, not one that came first", async (t) => {
+  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr;
+
+  await t.step("another program's connections are closed", async () => {
+    const strangers = await Promise.all(
+      [0, 1].map(() => Deno.connect({ hostname: "127.0.0.1", port })),
+    );
+    using ours = await Deno.connect({ hostname: "127.0.0.1", port });
+    using accepted = await acceptFrom(listener, ours.localAddr);
+    assertEquals(accepted.remoteAddr.port, ours.localAddr.port);
+    for (const stranger of strangers) {
+      // Closed by the other end: end of stream, or a reset.
+      const n = await stranger.read(new Uint8Array(1)).catch(() => null);
+      assertEquals(n, null);
+      stranger.close();
+    }
+  });
+
+  await t.step("too many of them and the pair is given up", async () => {
+    const strangers = await Promise.all(
+      Array.from(
+        { length: MAX_STRANGERS + 1 },
+        () => Deno.connect({ hostname: "127.0.0.1", port }),
+      ),
+    );
+    using ours = await Deno.connect({ hostname: "127.0.0.1", port });
+    await assertRejects(
+      () => acceptFrom(listener, ours.localAddr),
+      Deno.errors.ConnectionRefused,
+    );
+    for (const stranger of strangers) stranger.close();
+  });
 });
