@@ -59,6 +59,8 @@ export class ConnDuplex extends Duplex {
   holdEof: (() => boolean) | undefined;
   /** Shown every byte, both ways, while set (during the handshake). */
   tap: ConnTap | undefined;
+  /** Told when a write is done, while {@linkcode endWhenFlushed} waits. */
+  #written: (() => void) | undefined;
 
   /**
    * @param conn The connection; this Duplex owns it from now on.
@@ -130,7 +132,45 @@ export class ConnDuplex extends Duplex {
     callback: (error?: Error | null) => void,
   ): void {
     this.tap?.fromServer(chunk);
-    writeAll(this.#conn, chunk).then(() => callback(), callback);
+    writeAll(this.#conn, chunk).then(() => {
+      callback();
+      this.#written?.();
+    }, callback);
+  }
+
+  /**
+   * Ends the TCP stream once everything written to it is out: what
+   * `node:tls` still hands over after its own end (see tls_conn.ts)
+   * included.
+   *
+   * @param timeout Milliseconds to wait for a write that does not end.
+   * @param callback Called once ended (or destroyed, or given up on).
+   */
+  endWhenFlushed(timeout: number, callback: () => void): void {
+    let done = false;
+    const finish = (end: boolean): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      this.off("close", closed);
+      this.#written = undefined;
+      if (end && !this.destroyed && !this.writableFinished) {
+        this.end(() => callback());
+      } else callback();
+    };
+    // A write that does not end (a peer that does not read): give up.
+    const timer = setTimeout(() => finish(false), timeout);
+    const closed = (): void => finish(false);
+    this.once("close", closed);
+    // `node:tls` hands its output over from a microtask queued after this
+    // call, each record after the write of the one before is done (in that
+    // write's callback): look once those have had their turn.
+    const check = (): void => {
+      if (this.destroyed || this.writableLength === 0) finish(true);
+    };
+    const later = (): void => queueMicrotask(() => queueMicrotask(check));
+    this.#written = later;
+    later();
   }
 
   override _final(callback: (error?: Error | null) => void): void {

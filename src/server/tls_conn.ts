@@ -65,6 +65,19 @@ export class TlsSocketConn {
     // Once the peer's close_notify is in, TLS must not see the TCP end
     // before our side is closed properly (see ConnDuplex.holdEof).
     duplex.holdEof = () => this.#ended || readableEnded(socket);
+    // `node:tls` finishes its side as soon as its close_notify is made, not
+    // written: it hands its output to the duplex later, from a microtask and
+    // one write after the other. Once finished and ended (the peer's
+    // close_notify in), it destroys itself and the duplex under it, and
+    // whatever it has not handed over yet, its close_notify last, is lost
+    // whenever a write does not complete at once. So its side finishes only
+    // once the duplex has written everything and ended.
+    const final = (socket as unknown as FinalStream)._final;
+    (socket as unknown as FinalStream)._final = (callback) =>
+      final.call(socket, (error) => {
+        if (error) return callback(error);
+        duplex.endWhenFlushed(CLOSE_GRACE, () => callback());
+      });
   }
 
   /** The ALPN protocol agreed on, if any. */
@@ -189,6 +202,11 @@ export class TlsSocketConn {
     this.#wake = undefined;
     wake?.();
   }
+}
+
+/** A Writable's `_final`, which `node:tls` sockets have. */
+interface FinalStream {
+  _final(callback: (error?: Error | null) => void): void;
 }
 
 /** Whether a stream's end was pushed (read or not). */
