@@ -62,8 +62,8 @@ export function closePollTurns(): void {
 }
 
 /**
- * Settles once the pair (or the timer) has been opened or given up on; for
- * tests, which must not leave its operations pending.
+ * Settles once the pair's opening, if one is under way, has ended (opened or
+ * given up on); for tests, which must not leave its operations pending.
  *
  * @returns The opening, or a settled promise.
  */
