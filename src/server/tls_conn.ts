@@ -17,6 +17,11 @@ import type { ConnDuplex } from "./conn_duplex.ts";
  * `close_notify` among them) before its socket is destroyed anyway, in ms.
  */
 const CLOSE_GRACE = 2000;
+/**
+ * How long the reader waits, once the TCP stream under TLS has ended, for
+ * `node:tls` to report that end or the peer's `close_notify`, in ms.
+ */
+const SWALLOWED_END_GRACE = 100;
 
 /** A TLS connection, shaped like a `Deno.Conn` for the echo. */
 export class TlsSocketConn {
@@ -31,6 +36,8 @@ export class TlsSocketConn {
   #closed = false;
   #writing = 0;
   #wake: (() => void) | undefined;
+  /** Ends a wait that TLS leaves unanswered (see `#watchSwallowedEnd`). */
+  #endWatch: ReturnType<typeof setTimeout> | undefined;
   #readable: ReadableStream<Uint8Array> | undefined;
   #writable: WritableStream<Uint8Array> | undefined;
 
@@ -65,6 +72,9 @@ export class TlsSocketConn {
     // Once the peer's close_notify is in, TLS must not see the TCP end
     // before our side is closed properly (see ConnDuplex.holdEof).
     duplex.holdEof = () => this.#ended || readableEnded(socket);
+    duplex.on("end", () => {
+      if (this.#wake !== undefined) this.#watchSwallowedEnd();
+    });
     // `node:tls` finishes its side as soon as its close_notify is made, not
     // written: it hands its output to the duplex later, from a microtask and
     // one write after the other. Once finished and ended (the peer's
@@ -130,7 +140,10 @@ export class TlsSocketConn {
       if (this.#error !== undefined) throw this.#error;
       // Everything decrypted is taken: let the duplex read on.
       this.#duplex.caughtUp();
-      await new Promise<void>((resolve) => this.#wake = resolve);
+      await new Promise<void>((resolve) => {
+        this.#wake = resolve;
+        if (this.#duplex.readableEnded) this.#watchSwallowedEnd();
+      });
     }
   }
 
@@ -197,7 +210,28 @@ export class TlsSocketConn {
     );
   }
 
+  /**
+   * The TCP stream under TLS has ended, and the reader has taken everything
+   * and waits. `node:tls` reports that end, or the peer's `close_notify`
+   * before it, within a few ticks; but a `close_notify` that came while the
+   * echo's writes were slow (a client that reads its echo slowly) it takes
+   * without a word, and the TCP end after it too. If the wait is still
+   * unanswered after `SWALLOWED_END_GRACE`, the peer's input is over: it
+   * ends as at its `close_notify`, and the echo ends its side properly.
+   */
+  #watchSwallowedEnd(): void {
+    if (this.#endWatch !== undefined) return;
+    this.#endWatch = setTimeout(() => {
+      this.#endWatch = undefined;
+      if (this.#wake === undefined || this.#error !== undefined) return;
+      this.#ended = true;
+      this.#wakeReader();
+    }, SWALLOWED_END_GRACE);
+  }
+
   #wakeReader(): void {
+    clearTimeout(this.#endWatch);
+    this.#endWatch = undefined;
     const wake = this.#wake;
     this.#wake = undefined;
     wake?.();

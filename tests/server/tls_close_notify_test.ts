@@ -7,8 +7,11 @@
 // `node:tls` finishes its side before it has handed its last records to the
 // duplex under it, then destroys itself and the duplex. Here every server
 // write waits a macrotask first, as a write to a full buffer does, which
-// made every such close lose it. Needs openssl for the fixtures; without it
-// the test says "skipped:".
+// made every such close lose it. From 256 KiB on, `node:tls` also took the
+// client's close_notify, and the TCP end after it, without reporting either,
+// so the echo never ended: now, once the TCP stream has ended and nothing
+// comes for a moment, the input counts as ended. Needs openssl for the
+// fixtures; without it the test says "skipped:".
 
 import { assertEquals } from "@std/assert";
 import { echo } from "../../src/echo/echo.ts";
@@ -57,7 +60,7 @@ Deno.test("a TLS echo after the client's half-close sends every byte, then its c
   const setup = tlsSetup({ cert: fx.cert, key: fx.key });
   using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const { port } = listener.addr;
-  for (const size of [0, 1, 1024, 100 * 1024]) {
+  for (const size of [0, 1, 1024, 100 * 1024, 256 * 1024, 1024 * 1024]) {
     for (let round = 0; round < 3; round++) {
       const accepted = listener.accept();
       using client = await Deno.connectTls({
