@@ -32,7 +32,10 @@ let pair: WakePair | undefined;
 let opening: Promise<void> | undefined;
 /** Whether the pair should be open: set by open, cleared by close. */
 let wanted = false;
-/** The pair could not be opened (no permission, no 127.0.0.1): not retried. */
+/**
+ * The permission for 127.0.0.1 is not granted: never tried again. (Any other
+ * failure is tried again the next time many connections are open.)
+ */
 let unavailable = false;
 
 /**
@@ -47,8 +50,8 @@ export function openPollTurns(): void {
       if (wanted) pair = opened;
       else closePair(opened);
     },
-    () => {
-      unavailable = true;
+    (error) => {
+      if (error instanceof Deno.errors.NotCapable) unavailable = true;
     },
   ).finally(() => opening = undefined);
 }
@@ -105,12 +108,14 @@ export function afterNextPoll(): Promise<void> {
   );
 }
 
-/** Gives up a pair that failed under us; turns go back to timers. */
+/**
+ * Gives up a pair that failed under us; turns go back to timers until many
+ * connections are open again.
+ */
 function dropPair(failed: WakePair): void {
   if (pair !== failed) return;
   closePair(failed);
   pair = undefined;
-  unavailable = true;
 }
 
 async function openPair(): Promise<WakePair> {

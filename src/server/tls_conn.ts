@@ -217,7 +217,9 @@ export class TlsSocketConn {
    * echo's writes were slow (a client that reads its echo slowly) it takes
    * without a word, and the TCP end after it too. If the wait is still
    * unanswered after `SWALLOWED_END_GRACE`, the peer's input is over: it
-   * ends as at its `close_notify`, and the echo ends its side properly.
+   * ends as at its `close_notify`, and the echo ends its side properly. (A
+   * bare TCP end that TLS left unreported the same way would count as the
+   * end too; everything read before it has been echoed.)
    */
   #watchSwallowedEnd(): void {
     if (this.#endWatch !== undefined) return;

@@ -23,7 +23,7 @@ async function runChild(
 
 Deno.test("fair turns go through a loopback pair when 127.0.0.1 is allowed", async () => {
   const { report, stderr } = await runChild("--allow-net=127.0.0.1");
-  assertEquals(report, { turned: true, paired: true });
+  assertEquals(report, { turned: true, paired: true, listens: 1 });
   assertEquals(stderr, "");
 });
 
@@ -32,7 +32,11 @@ Deno.test("fair turns fall back to timers, without asking, when 127.0.0.1 is not
     const permission of ["--allow-net=[::1]", "--allow-net=127.0.0.1:2000"]
   ) {
     const { report, stderr } = await runChild(permission);
-    assertEquals(report, { turned: true, paired: false }, permission);
+    assertEquals(
+      report,
+      { turned: true, paired: false, listens: 0 },
+      permission,
+    );
     assertEquals(stderr, "", permission);
   }
 });
