@@ -126,3 +126,18 @@ Deno.test("fairTurn() ends a turn at the next socket poll, through a loopback pa
     });
   });
 });
+
+Deno.test("fairTurn() leaves nothing open when connections come and go around the threshold", async () => {
+  for (let round = 0; round < 200; round++) {
+    for (let i = 0; i < FAIR_FROM; i++) countConnection(1);
+    // Sometimes the pair is open by now, sometimes still opening.
+    if (round % 3 === 0) await pollTurnsSettled();
+    const [, wait] = readUntilWait({ turn: -1, reads: 0 });
+    // The turn ends, whether the pair is still there or closed under it.
+    if (round % 2 === 0) await wait;
+    for (let i = 0; i < FAIR_FROM; i++) countConnection(-1);
+    await wait;
+  }
+  await pollTurnsSettled();
+  assert(!pollTurnsOpen());
+});
