@@ -15,10 +15,10 @@
 // not help; a timer does, but its ~2 ms left the server idle a fifth of the
 // time at 200 connections.) Measured with 200 clients ping-ponging 1 KiB:
 // least-served client at 1.00 of the mean, p99 2-3 ms, slowest round trip
-// 6-11 ms, 10-18 % more round trips than with timer turns. 1024 reads a turn gave
-// 3 % more round trips with twice the p99; 256 the same as 512 (at 200
-// connections both come to 2 each). With fewer connections nobody starves,
-// so from FAIR_FROM connections up only.
+// 6-11 ms, 10-18 % more round trips than with timer turns. 1024 reads a
+// turn gave 3 % more round trips with twice the p99; 256 the same as 512
+// (at 200 connections both come to 2 each). With fewer connections nobody
+// starves, so from FAIR_FROM connections up only.
 
 import { afterNextPoll, closePollTurns, openPollTurns } from "./poll_turn.ts";
 

@@ -18,6 +18,8 @@
 // server must not prompt), and closed when the last connection ends.
 // Without it, the turns are timers.
 
+import { closeQuietly } from "../net/close.ts";
+
 /** A loopback TCP pair: one end's read waits for a byte the other writes. */
 interface WakePair {
   readonly reader: Deno.Conn;
@@ -59,9 +61,7 @@ export function openPollTurns(): void {
 /** Closes the loopback pair; a turn waiting on it ends. */
 export function closePollTurns(): void {
   wanted = false;
-  if (pair === undefined) return;
-  closePair(pair);
-  pair = undefined;
+  if (pair !== undefined) dropPair(pair);
 }
 
 /**
@@ -109,12 +109,12 @@ export function afterNextPoll(): Promise<void> {
 }
 
 /**
- * Gives up a pair that failed under us; turns go back to timers until many
- * connections are open again.
+ * Closes the pair if it is still the open one (closed, or failed under us):
+ * turns go back to timers until many connections are open again.
  */
-function dropPair(failed: WakePair): void {
-  if (pair !== failed) return;
-  closePair(failed);
+function dropPair(dropped: WakePair): void {
+  if (pair !== dropped) return;
+  closePair(dropped);
   pair = undefined;
 }
 
@@ -168,11 +168,6 @@ export async function acceptFrom(
 }
 
 function closePair(closing: WakePair): void {
-  for (const conn of [closing.reader, closing.writer]) {
-    try {
-      conn.close();
-    } catch {
-      // Already closed.
-    }
-  }
+  closeQuietly(closing.reader);
+  closeQuietly(closing.writer);
 }
