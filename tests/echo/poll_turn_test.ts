@@ -1,7 +1,16 @@
 // Copyright the deno-echo authors. MIT license.
 
-import { assertEquals, assertRejects } from "@std/assert";
-import { acceptFrom, MAX_STRANGERS } from "../../src/echo/poll_turn.ts";
+import { assert, assertEquals, assertFalse, assertRejects } from "@std/assert";
+import {
+  acceptFrom,
+  afterNextPoll,
+  closePollTurns,
+  MAX_STRANGERS,
+  openPollTurns,
+  pollTurnsOpen,
+  pollTurnsSettled,
+} from "../../src/echo/poll_turn.ts";
+import { within } from "../_helpers/util.ts";
 
 const CHILD = new URL("./_poll_turn_child.ts", import.meta.url).pathname;
 
@@ -74,4 +83,28 @@ Deno.test("the loopback pair is made with its own connection, not one that came 
     );
     for (const stranger of strangers) stranger.close();
   });
+});
+
+Deno.test("a loopback pair whose wake-up write fails is dropped, and the turn waiting on it ends", async () => {
+  // The pair's writing end is the connection it dials: made here to fail
+  // its writes, while its other end stays open and its read waits.
+  const connect = Deno.connect;
+  Deno.connect = (async (options: Deno.ConnectOptions) => {
+    const conn = await connect(options);
+    conn.write = () => Promise.reject(new Deno.errors.BrokenPipe("made to"));
+    return conn;
+  }) as typeof Deno.connect;
+  try {
+    openPollTurns();
+    await pollTurnsSettled();
+  } finally {
+    Deno.connect = connect;
+  }
+  try {
+    assert(pollTurnsOpen(), "the pair did not open");
+    await within(afterNextPoll(), 5_000, "the turn after the failed write");
+    assertFalse(pollTurnsOpen(), "the pair is still open");
+  } finally {
+    closePollTurns();
+  }
 });
