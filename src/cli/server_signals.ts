@@ -16,7 +16,11 @@ export type StopSignal = "SIGINT" | "SIGTERM" | "SIGHUP";
 
 const STOP_SIGNALS: readonly StopSignal[] = ["SIGINT", "SIGTERM", "SIGHUP"];
 
-/** A repeat of the signal last handled within this many ms is the same. */
+/**
+ * A repeat of the signal last acted on is the same one delivered twice until
+ * this many ms of the event loop's time have passed, and one more of its
+ * turns.
+ */
 const SAME_SIGNAL_MS = 200;
 
 /** What the signals did; disposing stops acting on them. */
@@ -71,17 +75,16 @@ export function watchSignals(
 ): SignalWatch {
   let forced: StopSignal | undefined;
   let drain: Promise<ShutdownResult> | undefined;
-  // The signal handled last, and when: a repeat within SAME_SIGNAL_MS is one
+  // The signal acted on last: a repeat before its window has passed is one
   // Ctrl-C delivered twice, not another one. Ctrl-C reaches every process of
   // the terminal's foreground group, and `deno task` (like npm) forwards it
   // to its child too, so under `deno task server` each Ctrl-C arrives twice
   // (1 ms apart): the first of each pair is handled and logged, once.
-  let last: { signal: StopSignal; at: number } | undefined;
+  let last: SignalWindow | undefined;
   const onSignal = (signal: StopSignal): void => {
-    const now = performance.now();
-    if (last?.signal === signal && now - last.at < SAME_SIGNAL_MS) return;
+    if (last?.signal === signal && !last.passed) return;
     const first = last === undefined;
-    last = { signal, at: now };
+    last = openWindow(signal);
     const open = server.connections;
     if (first) {
       log(
@@ -98,8 +101,12 @@ export function watchSignals(
       drain = server.shutdown();
       return;
     }
-    forced = signal;
-    const text = `${signal} again: closing ${plural(open, "connection")} now`;
+    // Only what it closes makes the exit say so: with nothing open, the
+    // drain ends by itself.
+    if (open > 0) forced = signal;
+    const text = open === 0
+      ? `${signal} again: no open connections to close`
+      : `${signal} again: closing ${plural(open, "connection")} now`;
     log(text, "signal", { signal, open });
     server.close();
   };
@@ -116,4 +123,30 @@ export function watchSignals(
       watches.delete(onSignal);
     },
   };
+}
+
+/** The time after a signal acted on in which a repeat is the same one. */
+interface SignalWindow {
+  readonly signal: StopSignal;
+  /** Whether the window has passed. */
+  passed: boolean;
+}
+
+/**
+ * Opens a signal's window: it passes `SAME_SIGNAL_MS` after now and one
+ * event-loop turn more, so that a repeat that was waiting while the server
+ * could not run (descheduled under load, or stopped) is handled first, as
+ * what it is, and not taken for a second Ctrl-C because it is handled late.
+ * Its timers do not keep the process alive.
+ */
+function openWindow(signal: StopSignal): SignalWindow {
+  const window: SignalWindow = { signal, passed: false };
+  const pass = (): void => {
+    window.passed = true;
+  };
+  const timer = setTimeout(() => {
+    Deno.unrefTimer(setTimeout(pass, 0));
+  }, SAME_SIGNAL_MS);
+  Deno.unrefTimer(timer);
+  return window;
 }

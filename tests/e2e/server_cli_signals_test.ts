@@ -191,6 +191,32 @@ Deno.test("echo-server takes the same signal again within 200 ms (deno task forw
   assertMatch(result.stderr, /closed: client closed; 8 bytes/);
 });
 
+Deno.test("echo-server takes a repeat it could only handle late (stopped meanwhile) as the same signal: it still drains", async () => {
+  await using live = await serverWithClient("30s", "x\n");
+  const { server, conn } = live;
+  server.kill("SIGINT");
+  await server.waitFor("stderr", "SIGINT: stopped accepting");
+  // The forwarded one comes 20 ms after the first, while the server cannot
+  // run (stopped here, as when it is descheduled under load): handled 300 ms
+  // after the first, it is still the same Ctrl-C.
+  await delay(20);
+  server.kill("SIGSTOP");
+  server.kill("SIGINT");
+  await delay(300);
+  server.kill("SIGCONT");
+  await writeAll(conn, "still\n");
+  assertEquals(decoder.decode(await readExactly(conn, 6)), "still\n");
+  conn.closeWrite();
+  assertEquals((await readUntilClosed(conn)).length, 0);
+  const result = await server.wait();
+  assertEquals(result.code, 0, result.stderr);
+  assertNotMatch(result.stderr, /SIGINT again/);
+  assertMatch(
+    result.stderr,
+    logLine("drained: every connection ended by itself"),
+  );
+});
+
 Deno.test("echo-server closes connections when --drain-timeout expires and exits 0", async () => {
   await using live = await serverWithClient("300ms", "x\n");
   const { server, conn } = live;
