@@ -283,13 +283,14 @@ function parseWorkers(text: string | undefined): number {
     if (workersUnsupported() !== undefined) return 1;
     return Math.min(Math.max(1, navigator.hardwareConcurrency), MAX_ISOLATES);
   }
-  const workers = checkRange(
-    parseCount(text, "--workers"),
-    "--workers",
-    1,
-    MAX_ISOLATES,
-    ', or "auto" for one a core',
-  );
+  const expected = `1 to ${MAX_ISOLATES}, or "auto" for one a core`;
+  if (!/^[0-9]{1,15}$/.test(text)) {
+    throw new UsageError(`Invalid --workers "${text}": expected ${expected}`);
+  }
+  const workers = Number(text);
+  if (workers < 1 || workers > MAX_ISOLATES) {
+    throw new UsageError(`Invalid --workers ${workers}: expected ${expected}`);
+  }
   if (workers > 1) {
     const unsupported = workersUnsupported();
     if (unsupported !== undefined) {

@@ -194,7 +194,11 @@ export function startFailure(
     );
   }
   if (error instanceof UnknownHostError) {
-    return failed(ServerExitCode.AddressUnavailable, error.message);
+    return failed(
+      ServerExitCode.AddressUnavailable,
+      `${error.message}. Check the spelling, or use one of this machine's ` +
+        "addresses, localhost, or :: for every interface",
+    );
   }
   const zone = spec.transport === "unix" ? undefined : zoneProblem(error, spec);
   if (zone !== undefined) {

@@ -62,6 +62,10 @@ Deno.test("parseServerArgs() refuses a host with a port, or an empty one, and sa
       'Invalid --workers 0: expected 1 to 256, or "auto" for one a core',
     ],
     [
+      ["--workers", "abc"],
+      'Invalid --workers "abc": expected 1 to 256, or "auto" for one a core',
+    ],
+    [
       ["--metrics="],
       "--metrics needs HOST:PORT, e.g. 127.0.0.1:9100 (a port the echo does not use)",
     ],

@@ -8,6 +8,7 @@ import {
   tlsFileFailure,
 } from "../../src/cli/server_exit.ts";
 import type { ListenerSpec } from "../../src/net/listen_url.ts";
+import { UnknownHostError } from "../../src/net/resolve.ts";
 
 const NOT_HERE = "the address is not on this machine. " +
   "Use one of its addresses, localhost, or :: for every interface";
@@ -66,6 +67,15 @@ Deno.test("startFailure() explains addresses that cannot be listened on", async 
       ServerExitCode.AddressUnavailable,
       "Cannot listen on [fe80::1]:0: a link-local address needs the " +
       "interface after %, as in fe80::1%eth0",
+    ],
+    [
+      "a name that does not resolve",
+      new UnknownHostError("nowhere.invalid", "no such name"),
+      { transport: "tcp", hostname: "nowhere.invalid", port: 2000 },
+      ServerExitCode.AddressUnavailable,
+      'Cannot listen on nowhere.invalid:2000: Unknown host "nowhere.invalid": ' +
+      "no such name. Check the spelling, or use one of this machine's " +
+      "addresses, localhost, or :: for every interface",
     ],
     [
       "a lookup failure without a zone stays unexpected",
