@@ -81,13 +81,25 @@ export async function openListeners(
       }
     }
   } catch (error) {
-    for (const { listener, cleanup } of opened) {
-      await listener.close();
-      await cleanup?.();
-    }
+    await closeListeners(opened);
     throw error;
   }
   return opened;
+}
+
+/**
+ * Closes listeners that no server will use, and removes what they left
+ * behind (Unix socket files).
+ *
+ * @param listeners The listeners, none of them closed yet.
+ */
+export async function closeListeners(
+  listeners: readonly OpenListener[],
+): Promise<void> {
+  for (const { listener, cleanup } of listeners) {
+    await listener.close();
+    await cleanup?.();
+  }
 }
 
 function opened(

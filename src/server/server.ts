@@ -72,6 +72,9 @@ function stopError(): DOMException {
   return new DOMException("The server closed the connection", "AbortError");
 }
 
+/** The default of `proxyHeaderTimeout`, in ms (see its doc). */
+const DEFAULT_PROXY_HEADER_TIMEOUT = 10_000;
+
 /** One isolate's echo server: its accept loops and connection tasks. */
 export class Server implements EchoServer {
   readonly addr: Deno.NetAddr | Deno.UnixAddr;
@@ -112,9 +115,14 @@ export class Server implements EchoServer {
       SERVE_DEFAULTS.handshakeTimeout;
     this.#preamble = {
       admission: parts.admission,
-      tls: tls === undefined ? undefined : tlsSetup(tls),
+      // Only tls:// listeners use it (and only they have loaded and checked
+      // it): options given for them, with none among the listeners, are not.
+      tls: tls === undefined ||
+          !parts.listeners.some(({ info }) => info.transport === "tls")
+        ? undefined
+        : tlsSetup(tls),
       handshakeTimeout,
-      proxyHeaderTimeout: proxyHeaderTimeout ?? handshakeTimeout,
+      proxyHeaderTimeout: proxyHeaderTimeout ?? DEFAULT_PROXY_HEADER_TIMEOUT,
       emit: (event) => this.#emit(event),
     };
     this.listeners = parts.listeners.map((l) => l.info);

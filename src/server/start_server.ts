@@ -1,7 +1,11 @@
 // Copyright the deno-echo authors. MIT license.
 
 import type { Admission, Limits } from "./admission.ts";
-import { openListeners, type PortSharing } from "./listeners.ts";
+import {
+  closeListeners,
+  openListeners,
+  type PortSharing,
+} from "./listeners.ts";
 import { listenerSpecs, resolveSettings } from "./options.ts";
 import { parseProxyOptions } from "./preamble.ts";
 import { Server } from "./server.ts";
@@ -40,12 +44,18 @@ export const startServer: StartServer = async (options, internals) => {
   const proxyFrom = parseProxyOptions(options);
   options.signal?.throwIfAborted();
   const listeners = await openListeners(specs, options, internals.share);
-  return new Server({
-    listeners,
-    options,
-    settings,
-    admission: internals.admission(settings),
-    worker: internals.worker,
-    proxyFrom,
-  });
+  try {
+    return new Server({
+      listeners,
+      options,
+      settings,
+      admission: internals.admission(settings),
+      worker: internals.worker,
+      proxyFrom,
+    });
+  } catch (error) {
+    // Every listener or none, as when one of them cannot be opened.
+    await closeListeners(listeners);
+    throw error;
+  }
 };

@@ -1,5 +1,6 @@
 // Copyright the deno-echo authors. MIT license.
 
+import { delay } from "@std/async";
 import { assert, assertEquals, assertThrows } from "@std/assert";
 import {
   DEFAULT_DRAIN_TIMEOUT,
@@ -10,6 +11,7 @@ import {
   DEFAULT_MAX_PER_IP,
   DEFAULT_PORT,
   DEFAULT_QUIT_WORD,
+  serve,
 } from "../../mod.ts";
 import {
   listenerSpecs,
@@ -270,4 +272,21 @@ Deno.test("listenerSpecs() names a listener given twice", async (t) => {
       4,
     );
   });
+});
+
+Deno.test("serve() gives a PROXY listener's peer 10 s for its header by default, whatever tls.handshakeTimeout says", async () => {
+  const errors: unknown[] = [];
+  await using server = await serve({
+    listen: ["tcp://127.0.0.1:0?proxy-protocol"],
+    tls: { cert: "unused", key: "unused", handshakeTimeout: 100 },
+    onEvent: (event) => {
+      if (event.type === "proxy-error") errors.push(event.error);
+    },
+  });
+  const { port } = server.listeners[0]!.addr as Deno.NetAddr;
+  // A peer that has sent nothing yet, for four times the handshake timeout.
+  using _conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  await delay(400);
+  assertEquals(errors, []);
+  assertEquals(server.connections, 1);
 });

@@ -164,3 +164,16 @@ Deno.test("serve() on tls:// close() ends a pending handshake at once, not after
   assertEquals((info.remoteAddr as Deno.NetAddr).port, silent.localAddr.port);
   assert(!(error instanceof Deno.errors.TimedOut), String(error));
 });
+
+Deno.test("serve() takes tls options without a tls:// listener, and does not use them", async () => {
+  // A configuration that always gives `tls`, in a deployment without a
+  // tls:// listener: options unusable for TLS must not stop the others (and
+  // used to leave their ports bound behind the error).
+  await using server = await serve({
+    listen: ["tcp://127.0.0.1:0"],
+    tls: { cert: "not a certificate", key: "not a key" },
+  });
+  const { port } = server.addr as Deno.NetAddr;
+  using conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  await assertEchoes(conn, "hello\n");
+});
