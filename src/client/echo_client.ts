@@ -117,12 +117,17 @@ export class EchoClient<C extends Deno.Conn = Deno.Conn>
    *
    * @param line Text without a newline; `\n` is appended.
    * @returns The echoed line, without its `\n`.
+   * @throws {TypeError} If the line contains a newline; nothing is sent or
+   * read then, and the client can go on.
    * @throws {Deno.errors.UnexpectedEof} If the server closes the connection
    * before echoing the whole line.
    */
   async send(line: string): Promise<string> {
+    // Checked before the read starts: a read left waiting would take the
+    // next line's echo.
+    const bytes = lineBytes(line);
     const [, echoed] = await Promise.all([
-      this.writeLine(line),
+      this.write(bytes),
       this.readLine(),
     ]);
     if (echoed === null) {
@@ -140,8 +145,7 @@ export class EchoClient<C extends Deno.Conn = Deno.Conn>
    * @throws {TypeError} If the line contains a newline.
    */
   async writeLine(line: string): Promise<void> {
-    if (line.includes("\n")) throw new TypeError("Line contains a newline");
-    await this.write(encoder.encode(line + "\n"));
+    await this.write(lineBytes(line));
   }
 
   /**
@@ -250,4 +254,10 @@ export class EchoClient<C extends Deno.Conn = Deno.Conn>
     }
     return this.#readBuffer.slice(0, n);
   }
+}
+
+/** A line's bytes with its `\n`; throws a TypeError if it holds one already. */
+function lineBytes(line: string): Uint8Array {
+  if (line.includes("\n")) throw new TypeError("Line contains a newline");
+  return encoder.encode(line + "\n");
 }

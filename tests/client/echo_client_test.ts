@@ -88,3 +88,15 @@ Deno.test("EchoClient refuses a maxLineLength below 1 or not whole", async () =>
     );
   }
 });
+
+Deno.test("EchoClient.send() refuses a line with a newline, and the next send gets its own echo", async () => {
+  await using server = await serve({ hostname: "127.0.0.1", port: 0 });
+  const { port } = server.addrs[0]!;
+  await using client = new EchoClient(
+    await Deno.connect({ hostname: "127.0.0.1", port }),
+  );
+  await assertRejects(() => client.send("a\nb"), TypeError, "newline");
+  assertEquals(await client.send("next"), "next");
+  await assertRejects(() => client.writeLine("c\n"), TypeError, "newline");
+  assertEquals(await client.send("last"), "last");
+});
