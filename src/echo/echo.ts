@@ -26,8 +26,9 @@ export type {
 /**
  * Echoes every byte read from a stream back to it, unchanged, until the peer
  * ends its side, sends the quit line, the signal aborts, a limit is reached,
- * or I/O fails; then closes the stream. Never rejects: failures are reported
- * in the result.
+ * or I/O fails; then closes the stream. Failures are reported in the result:
+ * it rejects only on invalid options (a `TypeError` for a quit word that is
+ * empty or holds whitespace).
  *
  * Design, and why:
  * - One read buffer per connection, and each chunk is written in full before
@@ -70,6 +71,7 @@ export type {
  * writer locks (or calls its methods) and closes it before returning.
  * @param options Quit word, limits, cancellation and linger time.
  * @returns How many bytes were echoed and why it ended.
+ * @throws {TypeError} If the quit word is empty or contains whitespace.
  */
 export function echo(
   stream: EchoStream,

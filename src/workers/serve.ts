@@ -53,6 +53,11 @@ import { serveWorkers } from "./workers.ts";
  * @throws {Deno.errors.AddrInUse} If the port is taken.
  * @throws {Deno.errors.PermissionDenied} If the system refuses the port.
  * @throws {Deno.errors.AddrNotAvailable} If the address is not this host's.
+ * @throws {Deno.errors.AlreadyExists} If a `unix:` path is a file that is not
+ * a socket.
+ * @throws {Deno.errors.NotFound} If a `unix:` path's folder does not exist.
+ * @throws {Deno.errors.InvalidData} If `tls` cannot be used for a `tls://`
+ * listener.
  * @throws {UnknownHostError} If the hostname names no address.
  * @throws {Deno.errors.NotSupported} If `workers` is above 1 but this is not
  * Linux or Deno runs without `--unstable-net`.
