@@ -5,6 +5,7 @@
 // through it.
 
 import { createPrivateKey, X509Certificate } from "node:crypto";
+import { describeProxy } from "../client/proxy_url.ts";
 import { formatAddress } from "../net/address.ts";
 import {
   dial,
@@ -100,10 +101,13 @@ async function converse(
     const quit = options.quitWord === null
       ? "Ctrl-D to end"
       : `type ${options.quitWord} to quit`;
-    writeText(
-      Deno.stderr,
-      `Connected to ${formatAddress(conn.remoteAddr)} (${quit})\n`,
-    );
+    // Through a proxy, the connection's peer is the proxy: name the server.
+    const where = options.proxy === undefined || options.transport === "unix"
+      ? formatAddress(conn.remoteAddr)
+      : `${
+        formatAddress({ hostname: options.hostname, port: options.port })
+      } via ${describeProxy(options.proxy)}`;
+    writeText(Deno.stderr, `Connected to ${where} (${quit})\n`);
   }
   const prompt = "> ";
   const lines = editing

@@ -58,6 +58,19 @@ Deno.test({
     );
     assertEquals(raw.code, 0, raw.stderr);
     assertEquals(raw.stdoutBytes, new Uint8Array([0, 255, 10, 13]));
+    // At a prompt, the line it connected with names the server, and the
+    // proxy it went through (not the proxy as the server).
+    const prompted = await runClient(
+      [...via, "-i", `127.0.0.1:${echo.port}`],
+      "hi\n",
+    );
+    assertEquals([prompted.code, prompted.stdout], [0, "> hi\n> \n"]);
+    assertEquals(
+      prompted.stderr,
+      `Connected to 127.0.0.1:${echo.port} via ${
+        proxy.url("alice:s3cret").replace(":s3cret", "")
+      } (type BYE to quit)\n`,
+    );
   },
 });
 
