@@ -7,7 +7,7 @@
 
 import { closeQuietly } from "../net/close.ts";
 import { EchoCut } from "./cut.ts";
-import { type EchoCloser, EchoRun } from "./echo_run.ts";
+import { checkEchoDurations, type EchoCloser, EchoRun } from "./echo_run.ts";
 import { countConnection, type FairShare, fairTurn } from "./fair_turn.ts";
 import { ReadBuffer, takePooledBuffer } from "./read_buffer.ts";
 import type {
@@ -50,6 +50,7 @@ export async function echoConn(
   options: EchoOptions,
   stopper?: EchoStopper,
 ): Promise<EchoResult> {
+  checkEchoDurations(options);
   const cut = new EchoCut(options);
   // One object for the closer and the fair share: every object counts, per
   // idle connection.

@@ -26,13 +26,20 @@ export class EchoCut {
    *
    * @param options The echo's options.
    * @throws {TypeError} If the quit word is empty or contains whitespace.
+   * @throws {RangeError} If `maxBytes` is not a whole number, 0 or more.
    */
   constructor(options: EchoOptions) {
     const quitWord = options.quitWord === undefined
       ? DEFAULT_QUIT_WORD
       : options.quitWord;
+    const maxBytes = options.maxBytes ?? 0;
+    if (!Number.isSafeInteger(maxBytes) || maxBytes < 0) {
+      throw new RangeError(
+        `Invalid maxBytes ${maxBytes}: expected a whole number, 0 or more`,
+      );
+    }
     this.#scanner = quitWord === null ? null : new QuitWordScanner(quitWord);
-    this.#maxBytes = options.maxBytes ?? 0;
+    this.#maxBytes = maxBytes;
   }
 
   /**

@@ -28,7 +28,8 @@ export type {
  * ends its side, sends the quit line, the signal aborts, a limit is reached,
  * or I/O fails; then closes the stream. Failures are reported in the result:
  * it rejects only on invalid options (a `TypeError` for a quit word that is
- * empty or holds whitespace).
+ * empty or holds whitespace, a `RangeError` for a limit out of range), before
+ * it reads or closes anything.
  *
  * Design, and why:
  * - One read buffer per connection, and each chunk is written in full before
@@ -72,6 +73,8 @@ export type {
  * @param options Quit word, limits, cancellation and linger time.
  * @returns How many bytes were echoed and why it ended.
  * @throws {TypeError} If the quit word is empty or contains whitespace.
+ * @throws {RangeError} If `idleTimeout` or `lingerTimeout` is not a number of
+ * ms from 0 to 2^31 - 1, or `maxBytes` not a whole number, 0 or more.
  */
 export function echo(
   stream: EchoStream,

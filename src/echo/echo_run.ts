@@ -1,5 +1,6 @@
 // Copyright the deno-echo authors. MIT license.
 
+import { checkDuration } from "../net/duration.ts";
 import type { EchoCut } from "./cut.ts";
 import { type IdleTarget, type IdleWatch, watchIdle } from "./idle_sweeper.ts";
 import type { EchoOptions, EchoResult, EchoStopper } from "./types.ts";
@@ -19,6 +20,23 @@ export interface EchoCloser {
   abort(reason: unknown): void;
   /** Gives back locks. */
   release(): void;
+}
+
+/**
+ * Checks an echo's durations, before the loop takes anything (locks, a
+ * listener on the signal); the quit word and `maxBytes` are checked by
+ * `EchoCut`.
+ *
+ * @param options The echo's options.
+ * @throws {RangeError} If `idleTimeout` or `lingerTimeout` is not a number
+ * of ms from 0 to `MAX_TIMEOUT`.
+ */
+export function checkEchoDurations(options: EchoOptions): void {
+  const { idleTimeout, lingerTimeout } = options;
+  if (idleTimeout !== undefined) checkDuration("idleTimeout", idleTimeout);
+  if (lingerTimeout !== undefined) {
+    checkDuration("lingerTimeout", lingerTimeout);
+  }
 }
 
 /** Why the echo stopped the stream itself, if it did. */

@@ -13,7 +13,7 @@
 // and `toByteStream` copies every chunk of a default stream.
 
 import { EchoCut } from "./cut.ts";
-import { type EchoCloser, EchoRun } from "./echo_run.ts";
+import { checkEchoDurations, type EchoCloser, EchoRun } from "./echo_run.ts";
 import { MIN_BUFFER_SIZE, ReadBuffer } from "./read_buffer.ts";
 import type {
   EchoOptions,
@@ -36,6 +36,7 @@ export async function echoStreams(
   options: EchoOptions,
   stopper?: EchoStopper,
 ): Promise<EchoResult> {
+  checkEchoDurations(options);
   const cut = new EchoCut(options);
   const pair = new StreamPair(stream);
   const run = new EchoRun(pair, cut, options, stopper);

@@ -5,6 +5,7 @@ import { EchoCut } from "../../src/echo/cut.ts";
 import {
   echo,
   type EchoEndReason,
+  type EchoOptions,
   type EchoStream,
 } from "../../src/echo/echo.ts";
 import { bytes, mulberry32, randInt, randomChunks } from "../_helpers/util.ts";
@@ -187,6 +188,31 @@ Deno.test("echo() refuses an invalid quit word before touching the stream", asyn
     assert(!conn.closed, "conn left open");
     assertEquals(conn.written, []);
   });
+});
+
+Deno.test("echo() refuses limits out of range before touching the stream", async (t) => {
+  const cases: [string, EchoOptions][] = [
+    ["idleTimeout -1", { idleTimeout: -1 }],
+    ["idleTimeout NaN", { idleTimeout: NaN }],
+    ["lingerTimeout above 2^31 - 1", { lingerTimeout: 2 ** 31 }],
+    ["maxBytes 1.5", { maxBytes: 1.5 }],
+    ["maxBytes -1", { maxBytes: -1 }],
+  ];
+  for (const [name, options] of cases) {
+    await t.step(name, async () => {
+      const readable = new ReadableStream<Uint8Array>();
+      const writable = new WritableStream<Uint8Array>();
+      await assertRejects(
+        () => echo({ readable, writable }, options),
+        RangeError,
+      );
+      assert(!readable.locked && !writable.locked, "streams left unlocked");
+      const conn = memoryConn([bytes("never read\n")]);
+      await assertRejects(() => echo(conn, options), RangeError);
+      assert(!conn.closed, "conn left open");
+      assertEquals(conn.written, []);
+    });
+  }
 });
 
 Deno.test("echo() idleTimeout ends a silent conn with reason idle", async () => {
