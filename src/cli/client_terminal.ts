@@ -57,7 +57,8 @@ export function usesLineEditor(
  *
  * @param target Standard output, say.
  * @param escape Whether to escape (see {@linkcode escapesOutput}).
- * @returns The stream to write to, and how to end it.
+ * @returns The stream to write to, and how to end it (escaped, ending the
+ * line last written if it is open).
  */
 export function clientOutput(
   target: WritableStream<Uint8Array>,
@@ -66,20 +67,29 @@ export function clientOutput(
   if (!escape) return { writable: target, end: () => Promise.resolve() };
   const escaper = new TerminalEscaper();
   const writer = target.getWriter();
+  // Whether the last byte written ended a line: an echo cut short (the
+  // server closed mid-line) leaves the terminal's line open, and whatever
+  // comes next (the error saying so) belongs on a line of its own.
+  let lineEnded = true;
+  const write = async (out: Uint8Array): Promise<void> => {
+    if (out.length === 0) return;
+    await writer.write(out);
+    lineEnded = out[out.length - 1] === LF;
+  };
   return {
     writable: new WritableStream<Uint8Array>({
-      async write(chunk): Promise<void> {
-        const out = escaper.push(chunk);
-        if (out.length > 0) await writer.write(out);
-      },
+      write: (chunk) => write(escaper.push(chunk)),
     }),
     async end(): Promise<void> {
-      const out = escaper.end();
-      if (out.length > 0) await writer.write(out).catch(() => {});
+      await write(escaper.end()).catch(() => {});
+      if (!lineEnded) await write(NEWLINE).catch(() => {});
       writer.releaseLock();
     },
   };
 }
+
+const LF = 0x0a;
+const NEWLINE = new Uint8Array([LF]);
 
 /** A line editor as a session's input. */
 export interface EditorInput {

@@ -71,10 +71,22 @@ Deno.test("clientOutput() shows a server's control characters visibly, or passes
   });
 
   await t.step(
-    "a CR held at the end is shown when the output ends",
+    "a CR held at the end is shown when the output ends, and its line ended",
     async () => {
       const target = await through(true, [bytes("a\r")]);
-      assertEquals(target.text(), "a^M");
+      assertEquals(target.text(), "a^M\n");
+    },
+  );
+
+  await t.step(
+    "an echo cut short mid-line: its line is ended, so the error that follows has one of its own",
+    async () => {
+      assertEquals(
+        (await through(true, [bytes("one\nhe")])).text(),
+        "one\nhe\n",
+      );
+      assertEquals((await through(true, [bytes("one\n")])).text(), "one\n");
+      assertEquals((await through(true, [])).text(), "");
     },
   );
 
