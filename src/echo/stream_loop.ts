@@ -72,8 +72,15 @@ class StreamPair implements EchoCloser {
     | ReadableStreamBYOBReader
     | ReadableStreamDefaultReader<Uint8Array>;
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
+  /**
+   * Rejected when the echo is stopped: a write the sink never settles (one
+   * that ignores its controller's abort signal) must not hold the echo.
+   */
+  readonly #stopped = Promise.withResolvers<never>();
+  #isStopped = false;
 
   constructor(stream: EchoStream) {
+    this.#stopped.promise.catch(() => {});
     this.#stream = stream;
     this.byob = isByteStream(stream.readable);
     this.#reader = this.byob
@@ -96,9 +103,28 @@ class StreamPair implements EchoCloser {
     return done || value === undefined ? null : value;
   }
 
-  /** Writes all of `chunk`. */
-  write(chunk: Uint8Array): Promise<void> {
-    return this.#writer.write(chunk);
+  /**
+   * Writes all of `chunk`. Once the echo is stopped, a write that does not
+   * complete within a turn of the event loop is given up on.
+   */
+  async write(chunk: Uint8Array): Promise<void> {
+    const written = this.#writer.write(chunk);
+    try {
+      await Promise.race([written, this.#stopped.promise]);
+    } catch (error) {
+      if (!this.#isStopped) throw error;
+      // Stopped during the write: one that completes now still counts as
+      // echoed; one the sink never settles must not hold the echo.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const done = await Promise.race([
+        written.then(() => true, () => false),
+        new Promise<boolean>((resolve) => {
+          timer = setTimeout(resolve, 0, false);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (!done) throw error;
+    }
   }
 
   end(): Promise<void> {
@@ -134,6 +160,8 @@ class StreamPair implements EchoCloser {
   }
 
   abort(reason: unknown): void {
+    this.#isStopped = true;
+    this.#stopped.reject(reason);
     this.#reader.cancel(reason).catch(() => {});
     this.#writer.abort(reason).catch(() => {});
   }

@@ -220,6 +220,33 @@ Deno.test("echo() stops with reason aborted when the signal aborts", async (t) =
   });
 });
 
+Deno.test("echo() ends on its idle timeout or signal even when the sink never settles a write", async (t) => {
+  // A sink that ignores its controller's abort signal: its write never ends.
+  const stuck = () =>
+    new WritableStream<Uint8Array>({ write: () => new Promise(() => {}) });
+  await t.step("idleTimeout", async () => {
+    const src = source([bytes("one\n")], "bytes");
+    const result = await within(
+      echo({ readable: src.readable, writable: stuck() }, { idleTimeout: 100 }),
+      5_000,
+      "the idle end",
+    );
+    assertEquals(result.reason, "idle");
+    assertEquals(result.bytes, 0);
+  });
+  await t.step("signal", async () => {
+    const src = source([bytes("one\n")], "bytes");
+    const result = await within(
+      echo({ readable: src.readable, writable: stuck() }, {
+        signal: AbortSignal.timeout(100),
+      }),
+      5_000,
+      "the aborted end",
+    );
+    assertEquals(result.reason, "aborted");
+  });
+});
+
 Deno.test("echo() reports a failing source or sink with reason error", async (t) => {
   await t.step("the source errors", async () => {
     const boom = new Error("boom");
