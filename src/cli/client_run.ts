@@ -24,7 +24,7 @@ import {
   usesLineEditor,
 } from "./client_terminal.ts";
 import { errorText, guardOutput, UsageError, writeText } from "./cli.ts";
-import { LineEditor } from "./line_editor.ts";
+import { type KeyInput, LineEditor } from "./line_editor.ts";
 
 /** What a run sent, and how many lines got no echo (UDP only). */
 export interface ClientRunResult {
@@ -80,6 +80,7 @@ async function runStream(
   // Ctrl-C while no line is being edited (connecting, waiting for an echo):
   // end the terminal's line, and exit as the signal would have.
   const onInterrupt = (): void => {
+    restoreTerminal();
     writeText(Deno.stderr, "\n");
     Deno.exit(130);
   };
@@ -87,7 +88,31 @@ async function runStream(
   try {
     return await converse(options, output, editing);
   } finally {
-    if (editing) Deno.removeSignalListener("SIGINT", onInterrupt);
+    if (editing) {
+      Deno.removeSignalListener("SIGINT", onInterrupt);
+      restoreTerminal();
+    }
+  }
+}
+
+/**
+ * The terminal's keys for the line editor. Between lines, while an echo is
+ * awaited, the terminal is in cbreak mode rather than back to normal: keys
+ * typed then wait, unshown, for the next prompt, a Ctrl-D among them (the
+ * normal mode would drop it when raw mode comes back), and Ctrl-C still
+ * interrupts. {@linkcode restoreTerminal} ends it.
+ */
+const editorKeys: KeyInput = {
+  read: (p) => Deno.stdin.read(p),
+  setRaw: (raw) => Deno.stdin.setRaw(true, { cbreak: !raw }),
+};
+
+/** Puts the terminal back in its normal mode, after the line editor. */
+function restoreTerminal(): void {
+  try {
+    Deno.stdin.setRaw(false);
+  } catch {
+    // Not a terminal any more (it went away).
   }
 }
 
@@ -111,7 +136,10 @@ async function converse(
   }
   const prompt = "> ";
   const lines = editing
-    ? editorInput(new LineEditor({ columns: terminalColumns }), prompt)
+    ? editorInput(
+      new LineEditor({ input: editorKeys, columns: terminalColumns }),
+      prompt,
+    )
     : undefined;
   let result;
   try {
