@@ -80,8 +80,10 @@ async function runStream(
   // Ctrl-C while no line is being edited (connecting, waiting for an echo):
   // end the terminal's line, and exit as the signal would have.
   const onInterrupt = (): void => {
+    // The terminal shows ^C itself, but not in cbreak mode (no echo).
+    const shown = inCbreak ? "^C\n" : "\n";
     restoreTerminal();
-    writeText(Deno.stderr, "\n");
+    writeText(Deno.stderr, shown);
     Deno.exit(130);
   };
   if (editing) Deno.addSignalListener("SIGINT", onInterrupt);
@@ -104,11 +106,17 @@ async function runStream(
  */
 const editorKeys: KeyInput = {
   read: (p) => Deno.stdin.read(p),
-  setRaw: (raw) => Deno.stdin.setRaw(true, { cbreak: !raw }),
+  setRaw: (raw) => {
+    Deno.stdin.setRaw(true, { cbreak: !raw });
+    inCbreak = !raw;
+  },
 };
+/** Whether the line editor left the terminal in cbreak mode. */
+let inCbreak = false;
 
 /** Puts the terminal back in its normal mode, after the line editor. */
 function restoreTerminal(): void {
+  inCbreak = false;
   try {
     Deno.stdin.setRaw(false);
   } catch {

@@ -185,4 +185,35 @@ Deno.test({
     // The terminal turns the editor's \r\n into \r\r\n.
     assertMatch(result.stdout, /\^C\r+\n$/);
   });
+
+  await t.step(
+    "Ctrl-D pressed while an echo is due: kept, and ends the session after it",
+    async () => {
+      // A server that echoes each read 400 ms after it: time to press keys.
+      using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+      const slow = (async () => {
+        using conn = await listener.accept();
+        const buffer = new Uint8Array(64);
+        for (;;) {
+          const n = await conn.read(buffer).catch(() => null);
+          if (n === null) break;
+          await new Promise((resolve) => setTimeout(resolve, 400));
+          await conn.write(buffer.slice(0, n)).catch(() => {});
+        }
+      })();
+      await using proc = spawn(
+        ["script"],
+        underTerminal(["-q", "127.0.0.1", String(listener.addr.port)]),
+        { stdin: true },
+      );
+      await proc.waitFor("stdout", "> ");
+      await proc.write("first\r");
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await proc.write("\x04");
+      const result = await proc.wait();
+      await slow;
+      assertEquals(result.code, 0, JSON.stringify(result.stdout));
+      assertStringIncludes(result.stdout, "\r\nfirst\r\n");
+    },
+  );
 });
