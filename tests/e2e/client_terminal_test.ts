@@ -26,6 +26,13 @@ const ignore = !hasScript();
 
 const quote = (arg: string): string => `'${arg.replaceAll("'", `'\\''`)}'`;
 
+/** `echo-client -q 127.0.0.1 PORT` on a pseudo-terminal, keys on stdin. */
+function clientOnTerminal(port: number): ReturnType<typeof spawn> {
+  return spawn(["script"], underTerminal(["-q", "127.0.0.1", String(port)]), {
+    stdin: true,
+  });
+}
+
 /** `script` running `echo-client ARGS` on a pseudo-terminal. */
 function underTerminal(args: readonly string[], redirect = ""): string[] {
   const command = [...CLIENT_COMMAND, ...args].map(quote).join(" ");
@@ -155,11 +162,7 @@ Deno.test({
           (await conn.read(new Uint8Array(64)).catch(() => null)) !== null
         );
       })();
-      await using proc = spawn(
-        ["script"],
-        underTerminal(["-q", "127.0.0.1", String(listener.addr.port)]),
-        { stdin: true },
-      );
+      await using proc = clientOnTerminal(listener.addr.port);
       await proc.waitFor("stdout", "> ");
       await proc.write("hi\r");
       // Once the editor has handed the terminal back (nothing shows when),
@@ -201,11 +204,7 @@ Deno.test({
           await conn.write(buffer.slice(0, n)).catch(() => {});
         }
       })();
-      await using proc = spawn(
-        ["script"],
-        underTerminal(["-q", "127.0.0.1", String(listener.addr.port)]),
-        { stdin: true },
-      );
+      await using proc = clientOnTerminal(listener.addr.port);
       await proc.waitFor("stdout", "> ");
       await proc.write("first\r");
       await new Promise((resolve) => setTimeout(resolve, 100));
