@@ -86,16 +86,38 @@ async function runStream(
     writeText(Deno.stderr, shown);
     Deno.exit(130);
   };
-  if (editing) Deno.addSignalListener("SIGINT", onInterrupt);
+  // Any other signal that ends the client: the terminal back to normal first
+  // (it is in raw or cbreak mode all session), then exit as the signal would.
+  const onStop = STOP_SIGNALS.map(([signal, code]) =>
+    [signal, (): void => {
+      restoreTerminal();
+      writeText(Deno.stderr, "\n");
+      Deno.exit(code);
+    }] as const
+  );
+  if (editing) {
+    Deno.addSignalListener("SIGINT", onInterrupt);
+    for (const [signal, stop] of onStop) Deno.addSignalListener(signal, stop);
+  }
   try {
     return await converse(options, output, editing);
   } finally {
     if (editing) {
       Deno.removeSignalListener("SIGINT", onInterrupt);
+      for (const [signal, stop] of onStop) {
+        Deno.removeSignalListener(signal, stop);
+      }
       restoreTerminal();
     }
   }
 }
+
+/** Signals that end the client besides SIGINT, and the exit code for each. */
+const STOP_SIGNALS: readonly (readonly [Deno.Signal, number])[] = [
+  ["SIGTERM", 143],
+  ["SIGHUP", 129],
+  ["SIGQUIT", 131],
+];
 
 /**
  * The terminal's keys for the line editor. Between lines, while an echo is

@@ -215,4 +215,46 @@ Deno.test({
       assertStringIncludes(result.stdout, "\r\nfirst\r\n");
     },
   );
+
+  await t.step(
+    "SIGTERM while an echo is due: the terminal is back in its normal mode",
+    async () => {
+      // A server that reads and never echoes.
+      using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+      const silent = (async () => {
+        using conn = await listener.accept();
+        while (
+          (await conn.read(new Uint8Array(64)).catch(() => null)) !== null
+        );
+      })();
+      const pidFile = await Deno.makeTempFile();
+      try {
+        const client = [
+          ...CLIENT_COMMAND,
+          "-q",
+          "127.0.0.1",
+          String(listener.addr.port),
+        ].map(quote).join(" ");
+        // The client's own pid, then, after it, the terminal's modes.
+        const line = `sh -c ${
+          quote(`echo $$ > ${pidFile}; exec ${client}`)
+        }; stty -a`;
+        await using proc = spawn(
+          ["script"],
+          ["-q", "-c", line, "/dev/null"],
+          { stdin: true },
+        );
+        await proc.waitFor("stdout", "> ");
+        await proc.write("first\r");
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        Deno.kill(Number(await Deno.readTextFile(pidFile)), "SIGTERM");
+        const result = await proc.wait();
+        await silent;
+        assertMatch(result.stdout, /(^|[\s;])icanon\b/m, result.stdout);
+        assertMatch(result.stdout, /(^|[\s;])echo\b/m, result.stdout);
+      } finally {
+        await Deno.remove(pidFile);
+      }
+    },
+  );
 });
