@@ -27,9 +27,8 @@ export type {
  * Echoes every byte read from a stream back to it, unchanged, until the peer
  * ends its side, sends the quit line, the signal aborts, a limit is reached,
  * or I/O fails; then closes the stream. Failures are reported in the result:
- * it rejects only on invalid options (a `TypeError` for a quit word that is
- * empty or holds whitespace, a `RangeError` for a limit out of range), before
- * it reads or closes anything.
+ * it rejects only on invalid options or a locked stream, before it reads or
+ * closes anything.
  *
  * Design, and why:
  * - One read buffer per connection, and each chunk is written in full before
@@ -72,9 +71,10 @@ export type {
  * writer locks (or calls its methods) and closes it before returning.
  * @param options Quit word, limits, cancellation and linger time.
  * @returns How many bytes were echoed and why it ended.
- * @throws {TypeError} If the quit word is empty or contains whitespace.
- * @throws {RangeError} If `idleTimeout` or `lingerTimeout` is not a number of
- * ms from 0 to 2^31 - 1, or `maxBytes` not a whole number, 0 or more.
+ * @throws {TypeError} If the quit word is empty or contains whitespace, a
+ * duration is not a number, or the stream's readable or writable is locked.
+ * @throws {RangeError} If `idleTimeout` or `lingerTimeout` is not from 0 to
+ * 2^31 - 1 ms, or `maxBytes` not a whole number, 0 or more.
  */
 export function echo(
   stream: EchoStream,
