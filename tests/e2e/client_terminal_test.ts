@@ -26,6 +26,22 @@ const ignore = !hasScript();
 
 const quote = (arg: string): string => `'${arg.replaceAll("'", `'\\''`)}'`;
 
+/** A server that reads one connection and never echoes. */
+function silentServer(): { port: number; done: Promise<void> } & Disposable {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const done = (async () => {
+    using conn = await listener.accept();
+    while ((await conn.read(new Uint8Array(64)).catch(() => null)) !== null);
+  })().catch(() => {
+    // Closed before a client came: the test failed before that.
+  });
+  return {
+    port: listener.addr.port,
+    done,
+    [Symbol.dispose]: () => listener.close(),
+  };
+}
+
 /** `echo-client -q 127.0.0.1 PORT` on a pseudo-terminal, keys on stdin. */
 function clientOnTerminal(port: number): ReturnType<typeof spawn> {
   return spawn(["script"], underTerminal(["-q", "127.0.0.1", String(port)]), {
@@ -154,15 +170,8 @@ Deno.test({
   await t.step(
     "Ctrl-C while waiting for an echo: a newline, exit 130",
     async () => {
-      // A server that reads and never echoes.
-      using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-      const silent = (async () => {
-        using conn = await listener.accept();
-        while (
-          (await conn.read(new Uint8Array(64)).catch(() => null)) !== null
-        );
-      })();
-      await using proc = clientOnTerminal(listener.addr.port);
+      using server = silentServer();
+      await using proc = clientOnTerminal(server.port);
       await proc.waitFor("stdout", "> ");
       await proc.write("hi\r");
       // Once the editor has handed the terminal back (nothing shows when),
@@ -173,7 +182,7 @@ Deno.test({
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
       const result = await proc.wait();
-      await silent;
+      await server.done;
       assertEquals(result.code, 130, JSON.stringify(result.stdout));
       assertMatch(result.stdout, /\^C\r?\n$/);
     },
@@ -219,21 +228,14 @@ Deno.test({
   await t.step(
     "SIGTERM while an echo is due: the terminal is back in its normal mode",
     async () => {
-      // A server that reads and never echoes.
-      using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-      const silent = (async () => {
-        using conn = await listener.accept();
-        while (
-          (await conn.read(new Uint8Array(64)).catch(() => null)) !== null
-        );
-      })();
+      using server = silentServer();
       const pidFile = await Deno.makeTempFile();
       try {
         const client = [
           ...CLIENT_COMMAND,
           "-q",
           "127.0.0.1",
-          String(listener.addr.port),
+          String(server.port),
         ].map(quote).join(" ");
         // The client's own pid, then, after it, the terminal's modes.
         const line = `sh -c ${
@@ -249,7 +251,7 @@ Deno.test({
         await new Promise((resolve) => setTimeout(resolve, 200));
         Deno.kill(Number(await Deno.readTextFile(pidFile)), "SIGTERM");
         const result = await proc.wait();
-        await silent;
+        await server.done;
         assertMatch(result.stdout, /(^|[\s;])icanon\b/m, result.stdout);
         assertMatch(result.stdout, /(^|[\s;])echo\b/m, result.stdout);
       } finally {
