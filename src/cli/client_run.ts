@@ -77,33 +77,26 @@ async function runStream(
     Deno.stdin.isTerminal(),
     Deno.stdout.isTerminal(),
   );
-  // Ctrl-C while no line is being edited (connecting, waiting for an echo):
-  // end the terminal's line, and exit as the signal would have.
-  const onInterrupt = (): void => {
-    // The terminal shows ^C itself, but not in cbreak mode (no echo).
-    const shown = inCbreak ? "^C\n" : "\n";
-    restoreTerminal();
-    writeText(Deno.stderr, shown);
-    Deno.exit(130);
-  };
-  // Any other signal that ends the client: the terminal back to normal first
-  // (it is in raw or cbreak mode all session), then exit as the signal would.
+  // A signal that ends the client (Ctrl-C while no line is being edited:
+  // connecting, waiting for an echo; or a kill): the terminal back to normal
+  // first (it is in raw or cbreak mode all session), end its line, and exit
+  // as the signal would have.
   const onStop = STOP_SIGNALS.map(([signal, code]) =>
     [signal, (): void => {
+      // The terminal shows ^C itself, but not in cbreak mode (no echo).
+      const shown = signal === "SIGINT" && inCbreak ? "^C\n" : "\n";
       restoreTerminal();
-      writeText(Deno.stderr, "\n");
+      writeText(Deno.stderr, shown);
       Deno.exit(code);
     }] as const
   );
   if (editing) {
-    Deno.addSignalListener("SIGINT", onInterrupt);
     for (const [signal, stop] of onStop) Deno.addSignalListener(signal, stop);
   }
   try {
     return await converse(options, output, editing);
   } finally {
     if (editing) {
-      Deno.removeSignalListener("SIGINT", onInterrupt);
       for (const [signal, stop] of onStop) {
         Deno.removeSignalListener(signal, stop);
       }
@@ -112,8 +105,9 @@ async function runStream(
   }
 }
 
-/** Signals that end the client besides SIGINT, and the exit code for each. */
+/** Signals that end the client, and the exit code for each. */
 const STOP_SIGNALS: readonly (readonly [Deno.Signal, number])[] = [
+  ["SIGINT", 130],
   ["SIGTERM", 143],
   ["SIGHUP", 129],
   ["SIGQUIT", 131],

@@ -283,14 +283,14 @@ function parseWorkers(text: string | undefined): number {
     if (workersUnsupported() !== undefined) return 1;
     return Math.min(Math.max(1, navigator.hardwareConcurrency), MAX_ISOLATES);
   }
-  const expected = `1 to ${MAX_ISOLATES}, or "auto" for one a core`;
+  const also = ', or "auto" for one a core';
+  // Not parseCount: its "0 or more" would name a value that is refused.
   if (!/^[0-9]{1,15}$/.test(text)) {
-    throw new UsageError(`Invalid --workers "${text}": expected ${expected}`);
+    throw new UsageError(
+      `Invalid --workers "${text}": expected 1 to ${MAX_ISOLATES}${also}`,
+    );
   }
-  const workers = Number(text);
-  if (workers < 1 || workers > MAX_ISOLATES) {
-    throw new UsageError(`Invalid --workers ${workers}: expected ${expected}`);
-  }
+  const workers = checkRange(Number(text), "--workers", 1, MAX_ISOLATES, also);
   if (workers > 1) {
     const unsupported = workersUnsupported();
     if (unsupported !== undefined) {
