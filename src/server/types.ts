@@ -75,7 +75,9 @@ export interface ConnectionInfo {
    * The peer; IPv4-mapped IPv6 addresses are shown as IPv4. On a PROXY
    * protocol listener, the client the header names (the proxy's own address
    * is then in `proxy`); until the header has been read, and for headers
-   * that name none (v1 `UNKNOWN`, v2 `LOCAL`), the proxy. Often the
+   * that name none (v1 `UNKNOWN`, v2 `LOCAL`), the proxy. The header's
+   * transport is kept: `udp` for a v2 `DGRAM` header, a Unix address for an
+   * `AF_UNIX` one, though the connection is TCP. Often the
    * connection's own `remoteAddr` object, not a copy: read it, do not
    * change it.
    */

@@ -130,6 +130,28 @@ Deno.test("serve() on a PROXY listener echoes the bytes sent in the same write a
   assertEquals(info.proxyLocal, undefined);
 });
 
+Deno.test("serve() on a PROXY listener keeps a v2 DGRAM header's transport: the client is a udp address", async () => {
+  const seen = recorder();
+  await using server = await serve({
+    listen: ["tcp://127.0.0.1:0?proxy-protocol"],
+    onEvent: seen.onEvent,
+  });
+  using conn = await Deno.connect({
+    hostname: "127.0.0.1",
+    port: portOf(server),
+  });
+  const udpClient: Deno.NetAddr = { ...CLIENT, transport: "udp" };
+  const echoed = await roundTrip(
+    conn,
+    concat([header(2, udpClient), bytes("datagram?\n")]),
+  );
+  assertEquals(decoder.decode(echoed), "datagram?\n");
+  await waitUntil(() => seen.of("open").length === 1, "the open event");
+  const info = seen.of("open")[0]!.conn;
+  assertEquals(info.remoteAddr, udpClient);
+  assertEquals(info.proxy?.transport, "tcp");
+});
+
 Deno.test("serve() on a PROXY listener accepts a v2 LOCAL header (a proxy's health check) as the proxy's own connection", async () => {
   const seen = recorder();
   await using server = await serve({
