@@ -270,6 +270,13 @@ const FAILURES: readonly FailureRule[] = [
   },
   {
     code: ClientExitCode.UnknownHost,
+    matches: (error) => error instanceof UnknownHostError && error.temporary,
+    message: text,
+    hint: "Try again; if it persists, check the network and its name " +
+      "servers, or use an IP address",
+  },
+  {
+    code: ClientExitCode.UnknownHost,
     matches: (error) => error instanceof UnknownHostError,
     message: text,
     hint: "Check the spelling, or use an IP address",

@@ -193,6 +193,13 @@ export function startFailure(
         portHint(spec),
     );
   }
+  if (error instanceof UnknownHostError && error.temporary) {
+    return failed(
+      ServerExitCode.AddressUnavailable,
+      `${error.message}. Try again; if it persists, check the network and ` +
+        "its name servers, or use an IP address",
+    );
+  }
   if (error instanceof UnknownHostError) {
     return failed(
       ServerExitCode.AddressUnavailable,

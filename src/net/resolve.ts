@@ -34,18 +34,29 @@ export interface ResolvedAddress {
 export class UnknownHostError extends Error {
   /** The name that was looked up. */
   readonly hostname: string;
+  /**
+   * The lookup could not be made (the name server did not answer,
+   * `EAI_AGAIN`), so the name may well exist: trying again later may work.
+   */
+  readonly temporary: boolean;
 
   /**
    * Makes the error for one name.
    *
    * @param hostname The name that was looked up.
    * @param detail Why, in a few words.
-   * @param options The underlying error as `cause`.
+   * @param options The underlying error as `cause`; `temporary` when the
+   * lookup could not be made (default `false`).
    */
-  constructor(hostname: string, detail: string, options?: ErrorOptions) {
+  constructor(
+    hostname: string,
+    detail: string,
+    options?: ErrorOptions & { temporary?: boolean },
+  ) {
     super(`Unknown host "${hostname}": ${detail}`, options);
     this.name = "UnknownHostError";
     this.hostname = hostname;
+    this.temporary = options?.temporary ?? false;
   }
 }
 
@@ -83,11 +94,7 @@ export async function resolveAll(
     const { lookup } = await import("node:dns/promises");
     found = await lookup(hostname, { all: true });
   } catch (error) {
-    const code = (error as { code?: string }).code;
-    const detail = code === "ENOTFOUND" || code === "ENODATA"
-      ? "no such name"
-      : `name lookup failed (${code ?? String(error)})`;
-    throw new UnknownHostError(hostname, detail, { cause: error });
+    throw lookupError(hostname, error);
   }
   const result: ResolvedAddress[] = [];
   const add = (address: string, optional: boolean): void => {
@@ -106,4 +113,26 @@ export async function resolveAll(
     );
   }
   return result;
+}
+
+/**
+ * What a failed `node:dns` lookup means: no such name (`ENOTFOUND`,
+ * `ENODATA`), a name server that did not answer (`EAI_AGAIN`, `ETIMEOUT`:
+ * temporary), or another failure, named by its code.
+ *
+ * @param hostname The name looked up.
+ * @param error What the lookup threw.
+ */
+export function lookupError(
+  hostname: string,
+  error: unknown,
+): UnknownHostError {
+  const code = (error as { code?: string }).code;
+  const temporary = code === "EAI_AGAIN" || code === "ETIMEOUT";
+  const detail = code === "ENOTFOUND" || code === "ENODATA"
+    ? "no such name"
+    : temporary
+    ? `the name server did not answer (${code})`
+    : `name lookup failed (${code ?? String(error)})`;
+  return new UnknownHostError(hostname, detail, { cause: error, temporary });
 }

@@ -104,6 +104,18 @@ Deno.test("failure() maps each kind of error to its exit code and one line with 
       'Unknown host "nowhere.invalid": no address. Check the spelling, or use an IP address',
     ],
     [
+      "a name server that did not answer",
+      new UnknownHostError(
+        "echo.example",
+        "the name server did not answer (EAI_AGAIN)",
+        { temporary: true },
+      ),
+      tcp,
+      4,
+      'Unknown host "echo.example": the name server did not answer (EAI_AGAIN). ' +
+      "Try again; if it persists, check the network and its name servers, or use an IP address",
+    ],
+    [
       "no route",
       Object.assign(new Error("connect failed"), { code: "EHOSTUNREACH" }),
       tcp,

@@ -78,6 +78,19 @@ Deno.test("startFailure() explains addresses that cannot be listened on", async 
       "addresses, localhost, or :: for every interface",
     ],
     [
+      "a name server that did not answer",
+      new UnknownHostError(
+        "echo.example",
+        "the name server did not answer (EAI_AGAIN)",
+        { temporary: true },
+      ),
+      { transport: "tcp", hostname: "echo.example", port: 2000 },
+      ServerExitCode.AddressUnavailable,
+      'Cannot listen on echo.example:2000: Unknown host "echo.example": ' +
+      "the name server did not answer (EAI_AGAIN). Try again; if it " +
+      "persists, check the network and its name servers, or use an IP address",
+    ],
+    [
       "a lookup failure without a zone stays unexpected",
       lookupFailed(),
       { transport: "tcp", hostname: "::1", port: 0 },
