@@ -208,6 +208,27 @@ Deno.test("serve() on a PROXY listener closes a connection without a valid heade
   assertEquals(server.connections, 0);
 });
 
+Deno.test("serve() on a PROXY listener gives a peer 10 s for its header when proxyHeaderTimeout is not set", async () => {
+  const seen = recorder();
+  await using server = await serve({
+    listen: ["tcp://127.0.0.1:0?proxy-protocol"],
+    onEvent: seen.onEvent,
+  });
+  using conn = await Deno.connect({
+    hostname: "127.0.0.1",
+    port: portOf(server),
+  });
+  await writeAll(conn, "PROXY TCP4 ");
+  assertEquals(
+    (await within(readUntilClosed(conn), 15_000, "close")).length,
+    0,
+  );
+  await waitUntil(() => seen.of("proxy-error").length === 1, "proxy-error");
+  const { error } = seen.of("proxy-error")[0]!;
+  assert(error instanceof Deno.errors.TimedOut, String(error));
+  assertEquals(error.message, "No complete PROXY header within 10000 ms");
+});
+
 Deno.test("serve() with proxyFrom refuses PROXY listener peers outside its ranges, and only on PROXY listeners", async () => {
   const seen = recorder();
   await using server = await serve({
