@@ -81,17 +81,25 @@ function portOf(server: { listeners: readonly { addr: Deno.Addr }[] }): number {
   return (server.listeners[0]!.addr as Deno.NetAddr).port;
 }
 
+/** A server with one PROXY listener on loopback, its events to `onEvent`. */
+function proxyServer(
+  onEvent: (event: ServerEvent) => void,
+): ReturnType<typeof serve> {
+  return serve({ listen: ["tcp://127.0.0.1:0?proxy-protocol"], onEvent });
+}
+
+/** A connection to the server's first listener. */
+function dial(
+  server: { listeners: readonly { addr: Deno.Addr }[] },
+): Promise<Deno.TcpConn> {
+  return Deno.connect({ hostname: "127.0.0.1", port: portOf(server) });
+}
+
 Deno.test("serve() on a ?proxy-protocol listener consumes a v1 header sent a byte at a time, echoes what follows, and reports the header's client", async () => {
   const seen = recorder();
-  await using server = await serve({
-    listen: ["tcp://127.0.0.1:0?proxy-protocol"],
-    onEvent: seen.onEvent,
-  });
+  await using server = await proxyServer(seen.onEvent);
   assertEquals(server.listeners[0]!.proxyProtocol, true);
-  using conn = await Deno.connect({
-    hostname: "127.0.0.1",
-    port: portOf(server),
-  });
+  using conn = await dial(server);
   for (const byte of header(1)) await writeAll(conn, new Uint8Array([byte]));
   await assertEchoes(conn, "hello\n");
   // Bytes that came with the header's end are echoed first, quit word too.
@@ -109,14 +117,8 @@ Deno.test("serve() on a ?proxy-protocol listener consumes a v1 header sent a byt
 
 Deno.test("serve() on a PROXY listener echoes the bytes sent in the same write as a v2 header, reports its ALPN and authority, and keeps a DGRAM header's transport", async () => {
   const seen = recorder();
-  await using server = await serve({
-    listen: ["tcp://127.0.0.1:0?proxy-protocol"],
-    onEvent: seen.onEvent,
-  });
-  using conn = await Deno.connect({
-    hostname: "127.0.0.1",
-    port: portOf(server),
-  });
+  await using server = await proxyServer(seen.onEvent);
+  using conn = await dial(server);
   const data = bytes("first bytes\nsecond line\n");
   const echoed = await roundTrip(
     conn,
@@ -130,10 +132,7 @@ Deno.test("serve() on a PROXY listener echoes the bytes sent in the same write a
   assertEquals(info.proxyLocal, undefined);
 
   // A header for a UDP client: its address says so, the proxy's stays TCP.
-  using udpConn = await Deno.connect({
-    hostname: "127.0.0.1",
-    port: portOf(server),
-  });
+  using udpConn = await dial(server);
   const udpClient: Deno.NetAddr = { ...CLIENT, transport: "udp" };
   const datagram = bytes("datagram?\n");
   const again = await roundTrip(
@@ -149,14 +148,8 @@ Deno.test("serve() on a PROXY listener echoes the bytes sent in the same write a
 
 Deno.test("serve() on a PROXY listener accepts a v2 LOCAL header (a proxy's health check) as the proxy's own connection", async () => {
   const seen = recorder();
-  await using server = await serve({
-    listen: ["tcp://127.0.0.1:0?proxy-protocol"],
-    onEvent: seen.onEvent,
-  });
-  using conn = await Deno.connect({
-    hostname: "127.0.0.1",
-    port: portOf(server),
-  });
+  await using server = await proxyServer(seen.onEvent);
+  using conn = await dial(server);
   const echoed = await roundTrip(
     conn,
     concat([buildProxyHeader(2), bytes("ok?\n")]),
@@ -210,14 +203,8 @@ Deno.test("serve() on a PROXY listener closes a connection without a valid heade
 
 Deno.test("serve() on a PROXY listener gives a peer 10 s for its header when proxyHeaderTimeout is not set", async () => {
   const seen = recorder();
-  await using server = await serve({
-    listen: ["tcp://127.0.0.1:0?proxy-protocol"],
-    onEvent: seen.onEvent,
-  });
-  using conn = await Deno.connect({
-    hostname: "127.0.0.1",
-    port: portOf(server),
-  });
+  await using server = await proxyServer(seen.onEvent);
+  using conn = await dial(server);
   await writeAll(conn, "PROXY TCP4 ");
   assertEquals(
     (await within(readUntilClosed(conn), 15_000, "close")).length,
@@ -265,10 +252,7 @@ Deno.test("serve() with proxyFrom serves a PROXY listener peer inside its ranges
     proxyFrom: ["127.0.0.0/8"],
     onEvent: seen.onEvent,
   });
-  using conn = await Deno.connect({
-    hostname: "127.0.0.1",
-    port: portOf(server),
-  });
+  using conn = await dial(server);
   const echoed = await roundTrip(conn, concat([header(2), bytes("trusted\n")]));
   assertEquals(decoder.decode(echoed), "trusted\n");
   assertEquals(seen.of("open")[0]!.conn.remoteAddr, CLIENT);
@@ -400,10 +384,7 @@ Deno.test("serve() on a PROXY listener: shutdown() ends when the last connection
     drainTimeout: 5000,
     onEvent: seen.onEvent,
   });
-  using conn = await Deno.connect({
-    hostname: "127.0.0.1",
-    port: portOf(server),
-  });
+  using conn = await dial(server);
   await waitUntil(() => server.connections === 1, "the connection counted");
   const shutdown = server.shutdown();
   await writeAll(conn, "not a PROXY header\r\n");
