@@ -159,12 +159,13 @@ async function converse(
     writeText(Deno.stderr, `Connected to ${where} (${quit})\n`);
   }
   const prompt = "> ";
-  const lines = editing
-    ? editorInput(
-      new LineEditor({ input: editorKeys, columns: terminalColumns }),
-      prompt,
-    )
+  const editor = editing
+    ? new LineEditor({ input: editorKeys, columns: terminalColumns })
     : undefined;
+  const lines = editor === undefined ? undefined : editorInput(editor, prompt);
+  // A resized terminal gets the line redrawn at its new width at once.
+  const onResize = (): void => void editor?.resize().catch(() => {});
+  const resizing = editor !== undefined && watchSignal("SIGWINCH", onResize);
   let result;
   try {
     result = await runSession(
@@ -185,6 +186,7 @@ async function converse(
     // Whatever is said next goes to a terminal out of raw mode, on a line
     // of its own.
     await lines?.settled();
+    if (resizing) Deno.removeSignalListener("SIGWINCH", onResize);
   }
   return {
     sent: result.linesSent,
@@ -193,6 +195,16 @@ async function converse(
       ? { closedByServer: { echoed: result.echoed } }
       : {}),
   };
+}
+
+/** Listens for `signal` where the platform has it; whether it does. */
+function watchSignal(signal: Deno.Signal, handler: () => void): boolean {
+  try {
+    Deno.addSignalListener(signal, handler);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The longest a timer waits, in ms (about 24.8 days). */

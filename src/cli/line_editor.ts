@@ -10,6 +10,7 @@ import {
   DEFAULT_HISTORY_LIMIT,
   type LineState,
   newLineState,
+  resizeLine,
   startLine,
 } from "./line_state.ts";
 
@@ -149,6 +150,19 @@ export class LineEditor {
       historyLimit: options.historyLimit ?? DEFAULT_HISTORY_LIMIT,
       columns: this.#columns(),
     });
+  }
+
+  /**
+   * Redraws the line being edited at the terminal's width now (call it on
+   * `SIGWINCH`); does nothing while no line is being read.
+   *
+   * @returns When the row has been written.
+   */
+  async resize(): Promise<void> {
+    if (!this.#busy) return;
+    const resized = resizeLine(this.#state, this.#columns());
+    this.#state = resized.state;
+    await this.#write(resized.output);
   }
 
   /** Lines entered so far, oldest first, as Up recalls them. */

@@ -137,6 +137,26 @@ export function startLine(
   return { state: next, output: render(next) };
 }
 
+/**
+ * Redraws the line for a terminal that is now `columns` wide, scrolled so
+ * that the cursor stays in view.
+ *
+ * @param state The state.
+ * @param columns The terminal's width now.
+ * @returns The state and what redraws the row.
+ */
+export function resizeLine(
+  state: LineState,
+  columns: number,
+): { state: LineState; output: string } {
+  const sized: LineState = { ...state, columns };
+  const next: LineState = {
+    ...sized,
+    scroll: scrollFor(state.text, state.cursor, state.scroll, room(sized)),
+  };
+  return { state: next, output: render(next) };
+}
+
 /** Columns for the text, after the prompt, keeping the last one free. */
 function room(state: LineState): number {
   return Math.max(1, state.columns - textWidth(state.prompt) - 1);

@@ -14,7 +14,14 @@ export class Screen {
   row = 0;
   column = 0;
 
-  constructor(readonly columns: number) {}
+  constructor(public columns: number) {}
+
+  /** Narrows or widens the screen as a terminal that cuts rows does. */
+  resize(columns: number): void {
+    this.columns = columns;
+    for (const row of this.rows) row.length = Math.min(row.length, columns);
+    this.column = Math.min(this.column, columns - 1);
+  }
 
   /** Interprets `output`; throws on anything it does not understand. */
   write(output: string): void {

@@ -161,6 +161,31 @@ Deno.test("LineEditor.readLine() stops at an abort and keeps the keys read for l
   );
 });
 
+Deno.test("LineEditor.resize() redraws the line at the new width, cursor in view, and only while a line is read", async () => {
+  const terminal = new FakeTerminal();
+  const editor = terminal.editor();
+  await editor.resize();
+  assertEquals(terminal.screen.line(), "");
+  const reading = editor.readLine("> ");
+  const text = "abcdefghijklmnopqrstuvwxyz0123";
+  terminal.push(text);
+  for (let i = 0; i < 1000 && terminal.screen.line() !== `> ${text}`; i++) {
+    await Promise.resolve();
+  }
+  assertEquals(terminal.screen.line(), `> ${text}`);
+  terminal.screen.resize(20);
+  await editor.resize();
+  // 20 columns: the prompt, 17 of the text, the last one kept free.
+  assertEquals(terminal.screen.line(), `> ${text.slice(-17)}`);
+  assertEquals(terminal.screen.column, 19);
+  terminal.screen.resize(40);
+  await editor.resize();
+  assertEquals(terminal.screen.line(), `> ${text}`);
+  assertEquals(terminal.screen.column, 2 + text.length);
+  terminal.push("\r");
+  assertEquals(await reading, text);
+});
+
 Deno.test("LineEditor takes a 100 KB paste in bounded time and output", async () => {
   const text = "0123456789".repeat(10_000);
   const pasted = encoder.encode(text + "\r");
