@@ -149,11 +149,7 @@ export function resizeLine(
   state: LineState,
   columns: number,
 ): { state: LineState; output: string } {
-  const sized: LineState = { ...state, columns };
-  const next: LineState = {
-    ...sized,
-    scroll: scrollFor(state.text, state.cursor, state.scroll, room(sized)),
-  };
+  const next = edit({ ...state, columns }, state.text, state.cursor);
   return { state: next, output: render(next) };
 }
 

@@ -122,6 +122,7 @@ export async function resolveAll(
  *
  * @param hostname The name looked up.
  * @param error What the lookup threw.
+ * @returns The error to throw, with `error` as its cause.
  */
 export function lookupError(
   hostname: string,
