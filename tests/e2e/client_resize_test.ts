@@ -1,0 +1,139 @@
+// Copyright the deno-echo authors. MIT license.
+
+// echo-client's line editor on a terminal that changes size: run in a tmux
+// window (a terminal emulator of its own, on a private tmux server), which
+// is resized while a line too long for it is being typed. tmux sends the
+// client SIGWINCH, and the line must be redrawn at the new width at once,
+// before any further key.
+
+import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { CLIENT_COMMAND, DEFAULT_TIMEOUT, run } from "../_helpers/cli.ts";
+import { recordingServer } from "./_client.ts";
+
+function hasTmux(): boolean {
+  try {
+    return new Deno.Command("tmux", { args: ["-V"] }).outputSync().success;
+  } catch {
+    return false;
+  }
+}
+const ignore = !hasTmux();
+
+const quote = (arg: string): string => `'${arg.replaceAll("'", `'\\''`)}'`;
+
+/** A tmux server of the test's own, with one window running a command. */
+class TmuxWindow implements AsyncDisposable {
+  /** Holds the server's socket; removed with it. */
+  readonly #dir = Deno.makeTempDirSync({ prefix: "deno-echo-tmux-" });
+
+  /** Runs `tmux ARGS` on this server; resolves with its stdout. */
+  async tmux(...args: string[]): Promise<string> {
+    const result = await run(this.#command(), args);
+    assertEquals(result.code, 0, `tmux ${args.join(" ")}: ${result.stderr}`);
+    return result.stdout;
+  }
+
+  #command(): string[] {
+    return ["tmux", "-S", `${this.#dir}/socket`, "-f", "/dev/null"];
+  }
+
+  /** Opens the window, `width` columns wide, running `command`. */
+  open(width: number, command: readonly string[]): Promise<string> {
+    return this.tmux(
+      "new-session",
+      "-d",
+      "-x",
+      String(width),
+      "-y",
+      "10",
+      command.map(quote).join(" "),
+    );
+  }
+
+  /** The window's rows as text. */
+  screen(): Promise<string> {
+    return this.tmux("capture-pane", "-p");
+  }
+
+  /** Waits until the screen satisfies `ready`; bounded. */
+  async waitFor(
+    what: string,
+    ready: (screen: string) => boolean,
+  ): Promise<string> {
+    const deadline = Date.now() + DEFAULT_TIMEOUT;
+    let screen = await this.screen();
+    while (!ready(screen)) {
+      if (Date.now() > deadline) {
+        throw new Error(`No ${what} on the screen:\n${screen}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      screen = await this.screen();
+    }
+    return screen;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    // Ends the client with its terminal, and the tmux server with it.
+    await run(this.#command(), ["kill-server"]);
+    await Deno.remove(this.#dir, { recursive: true });
+  }
+}
+
+Deno.test({
+  name:
+    "echo-client redraws the line being edited at once when its terminal is resized",
+  ignore,
+}, async () => {
+  await using server = await recordingServer();
+  await using term = new TmuxWindow();
+  await term.open(30, [
+    ...CLIENT_COMMAND,
+    "-q",
+    "127.0.0.1",
+    String(server.port),
+  ]);
+  // capture-pane drops the spaces that end a row: the prompt shows as ">".
+  await term.waitFor("prompt", (screen) => /^>/m.test(screen));
+
+  // 50 letters in a 30-column window: only the end of the line is shown.
+  const line = "abcdefghijklmnopqrstuvwxyz".repeat(2).slice(0, 50);
+  await term.tmux("send-keys", "-t", "0", "-l", line);
+  const narrow = await term.waitFor(
+    "end of the line",
+    (screen) => screen.includes(line.slice(-20)),
+  );
+  assert(!narrow.includes(line), narrow);
+
+  // Widened, with no key pressed: the whole line shows.
+  await term.tmux("resize-window", "-t", "0", "-x", "70");
+  const wide = await term.waitFor(
+    "whole line",
+    (screen) => screen.includes(line),
+  );
+  assertStringIncludes(wide, `> ${line}`);
+
+  // The line is still the one being edited: Enter sends it, the echo comes.
+  await term.tmux("send-keys", "-t", "0", "Enter");
+  await term.waitFor("echo", (screen) => screen.split(line).length > 2);
+
+  // Typed again, then narrowed: the prompt's row shows the end of the line,
+  // within the new width.
+  await term.tmux("send-keys", "-t", "0", "-l", line);
+  await term.waitFor(
+    "second line",
+    (screen) => screen.split(line).length > 3,
+  );
+  await term.tmux("resize-window", "-t", "0", "-x", "30");
+  const narrowed = await term.waitFor(
+    "line's end at the prompt",
+    (screen) => lastPromptRow(screen).endsWith(line.slice(-20)),
+  );
+  for (const row of narrowed.split("\n")) {
+    assert(row.length <= 30, `a row wider than the window:\n${narrowed}`);
+  }
+});
+
+/** The last row of the screen that starts with the prompt. */
+function lastPromptRow(screen: string): string {
+  return screen.split("\n").findLast((row) => row.startsWith(">")) ?? "";
+}
