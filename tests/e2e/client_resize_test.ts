@@ -47,6 +47,13 @@ class TmuxWindow implements AsyncDisposable {
       "-y",
       "10",
       command.map(quote).join(" "),
+      // A client that exits early leaves its output to be read. tmux runs
+      // the sequence before it handles the command's exit.
+      ";",
+      "set-option",
+      "-w",
+      "remain-on-exit",
+      "on",
     );
   }
 
@@ -64,7 +71,9 @@ class TmuxWindow implements AsyncDisposable {
     let screen = await this.screen();
     while (!ready(screen)) {
       if (Date.now() > deadline) {
-        throw new Error(`No ${what} on the screen:\n${screen}`);
+        // With the rows scrolled away, as a client's exit scrolls them.
+        const history = await this.tmux("capture-pane", "-p", "-S", "-");
+        throw new Error(`No ${what} on the screen:\n${history}`);
       }
       await new Promise((resolve) => setTimeout(resolve, 50));
       screen = await this.screen();
@@ -73,9 +82,12 @@ class TmuxWindow implements AsyncDisposable {
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
-    // Ends the client with its terminal, and the tmux server with it.
-    await run(this.#command(), ["kill-server"]);
-    await Deno.remove(this.#dir, { recursive: true });
+    try {
+      // Ends the client with its terminal, and the tmux server with it.
+      await run(this.#command(), ["kill-server"]);
+    } finally {
+      await Deno.remove(this.#dir, { recursive: true });
+    }
   }
 }
 
@@ -96,7 +108,9 @@ Deno.test({
   await term.waitFor("prompt", (screen) => /^>/m.test(screen));
 
   // 50 letters in a 30-column window: only the end of the line is shown.
-  const line = "abcdefghijklmnopqrstuvwxyz".repeat(2).slice(0, 50);
+  // No letter repeats, so a piece of the line is found at one place only.
+  const line = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWX";
+  assertEquals(new Set(line).size, line.length);
   await term.tmux("send-keys", "-t", "0", "-l", line);
   const narrow = await term.waitFor(
     "end of the line",
@@ -133,6 +147,8 @@ Deno.test({
   const row = lastPromptRow(narrowed);
   assert(row.startsWith("> "), narrowed);
   assert(line.endsWith(row.slice(2)), narrowed);
+  // The row is filled: the line's end takes all but the cursor's column.
+  assertEquals(row.length, 30 - 1, narrowed);
 });
 
 /** The last row of the screen that starts with the prompt. */
