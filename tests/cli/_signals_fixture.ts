@@ -11,6 +11,13 @@ import {
 } from "../../src/cli/server_signals.ts";
 import type { EchoServer, ShutdownResult } from "../../src/server/types.ts";
 
+async function write(text: string): Promise<void> {
+  const bytes = new TextEncoder().encode(text);
+  for (let off = 0; off < bytes.length;) {
+    off += await Deno.stdout.write(bytes.subarray(off));
+  }
+}
+
 const open = Number(Deno.args[0] ?? "0");
 const { promise: closed, resolve: close } = Promise.withResolvers<void>();
 const server = {
@@ -26,7 +33,7 @@ const server = {
 } as unknown as EchoServer;
 
 using watch: SignalWatch = watchSignals(server, 60_000);
-console.log("ready");
+await write("ready\n");
 await closed;
 const result = await watch.drain;
-console.log(`forced: ${watch.forced ?? "none"}; closed: ${result?.closed}`);
+await write(`forced: ${watch.forced ?? "none"}; closed: ${result?.closed}\n`);

@@ -7,12 +7,12 @@
 
 import { assertEquals, assertMatch } from "@std/assert";
 import { delay } from "@std/async";
-import { spawn } from "../_helpers/proc.ts";
+import { type ProcessResult, spawn } from "../_helpers/proc.ts";
 
 /** More than the window in which a repeat is the same signal delivered twice. */
 const AFTER_WINDOW_MS = 400;
 
-async function signalTwice(open: number) {
+async function signalTwice(open: number): Promise<ProcessResult> {
   await using proc = spawn(
     [Deno.execPath(), "run", "--allow-read"],
     [new URL("./_signals_fixture.ts", import.meta.url).pathname, String(open)],
