@@ -5,14 +5,17 @@
 // this file only reads keys and writes what it says. Not part of the
 // library.
 
+import { findCursorReport } from "./line_keys.ts";
 import {
   applyKeys,
+  cursorColumn,
   DEFAULT_HISTORY_LIMIT,
   type LineState,
   newLineState,
   resizeLine,
   startLine,
 } from "./line_state.ts";
+import { rowsAbove } from "./line_view.ts";
 
 /** Where keys come from: `Deno.stdin`, or anything shaped like it. */
 export interface KeyInput {
@@ -50,6 +53,13 @@ export interface LineEditorOptions {
    * @default {500}
    */
   historyLimit?: number;
+  /**
+   * How long, in ms, a terminal narrowed past the cursor has to say where
+   * the cursor went (it may have rewrapped the row) before the row is
+   * redrawn where the cursor is.
+   * @default {500}
+   */
+  reportTimeout?: number;
 }
 
 /** Options for {@linkcode LineEditor.readLine}. */
@@ -80,6 +90,17 @@ export class InterruptedError extends Error {
 
 const encoder = new TextEncoder();
 const READ_SIZE = 64 * 1024;
+/** Asks the terminal where its cursor is: it answers `CSI row ; column R`. */
+const QUERY_CURSOR = "\x1b[6n";
+/** From the row's start, clears it and every row below it. */
+const CLEAR_BELOW = "\r\x1b[J";
+
+/** A resize waiting for the terminal to say where the cursor went. */
+interface CursorQuery {
+  /** The cursor's column in the row as last drawn. */
+  readonly column: number;
+  readonly timer: ReturnType<typeof setTimeout>;
+}
 
 function consoleColumns(): number {
   try {
@@ -136,6 +157,10 @@ export class LineEditor {
   #buffer = new Uint8Array(READ_SIZE);
   #ended = false;
   #busy = false;
+  readonly #reportTimeout: number;
+  #query: CursorQuery | undefined;
+  /** Cursor reports asked for and not yet read. */
+  #unanswered = 0;
 
   /**
    * Makes an editor; the terminal is untouched until the first readLine.
@@ -146,6 +171,7 @@ export class LineEditor {
     this.#input = options.input ?? Deno.stdin;
     this.#output = options.output ?? Deno.stdout;
     this.#columns = options.columns ?? consoleColumns;
+    this.#reportTimeout = options.reportTimeout ?? 500;
     this.#state = newLineState({
       historyLimit: options.historyLimit ?? DEFAULT_HISTORY_LIMIT,
       columns: this.#columns(),
@@ -154,15 +180,30 @@ export class LineEditor {
 
   /**
    * Redraws the line being edited at the terminal's width now (call it on
-   * `SIGWINCH`); does nothing while no line is being read.
+   * `SIGWINCH`); does nothing while no line is being read. Narrowed past
+   * the cursor, a terminal may have rewrapped the row over several rows:
+   * it is asked where the cursor went, and the row is redrawn from its
+   * start once it answers (or after `reportTimeout`, or at the next key).
    *
-   * @returns When the row has been written.
+   * @returns When the row, or the question, has been written.
    */
   async resize(): Promise<void> {
     if (!this.#busy) return;
-    const resized = resizeLine(this.#state, this.#columns());
-    this.#state = resized.state;
-    await this.#write(resized.output);
+    const columns = this.#columns();
+    // Resized again before an answer: the row on the screen is still the
+    // one drawn before the first resize.
+    const column = this.#query?.column ?? cursorColumn(this.#state);
+    this.#dropQuery();
+    this.#state = resizeLine(this.#state, columns).state;
+    if (column < columns) return await this.#redraw(0);
+    const timer = setTimeout(() => {
+      // No answer: the terminal does not give one, or not in time.
+      this.#unanswered = 0;
+      this.#answer(undefined).catch(() => {});
+    }, this.#reportTimeout);
+    this.#query = { column, timer };
+    this.#unanswered++;
+    await this.#write(QUERY_CURSOR);
   }
 
   /** Lines entered so far, oldest first, as Up recalls them. */
@@ -217,13 +258,60 @@ export class LineEditor {
       if (signal?.aborted) await this.#write("\r\n").catch(() => {});
       throw error;
     } finally {
+      this.#dropQuery();
       this.#busy = false;
       this.#input.setRaw?.(false);
     }
   }
 
+  /** Forgets a resize's question (its answer is still taken from input). */
+  #dropQuery(): void {
+    if (this.#query === undefined) return;
+    clearTimeout(this.#query.timer);
+    this.#query = undefined;
+  }
+
+  /**
+   * Redraws the row after a resize's question: from where it starts, as
+   * the cursor's reported column (0-based) says; where the cursor is
+   * without one.
+   */
+  async #answer(reported: number | undefined): Promise<void> {
+    const query = this.#query;
+    if (query === undefined) return;
+    this.#dropQuery();
+    const columns = this.#state.columns;
+    await this.#redraw(
+      reported === undefined ? 0 : rowsAbove(query.column, columns, reported),
+    );
+  }
+
+  /** Clears the row `up` rows above the cursor and below, and draws it. */
+  #redraw(up: number): Promise<void> {
+    const row = resizeLine(this.#state, this.#state.columns).output;
+    return this.#write((up > 0 ? `\x1b[${up}A` : "") + CLEAR_BELOW + row);
+  }
+
+  /** Takes the cursor reports asked for out of `bytes`, answering with the last. */
+  async #takeReports(bytes: Uint8Array): Promise<Uint8Array> {
+    while (this.#unanswered > 0) {
+      const found = findCursorReport(bytes);
+      if (found === undefined) break;
+      const rest = new Uint8Array(bytes.length - (found.end - found.start));
+      rest.set(bytes.subarray(0, found.start));
+      rest.set(bytes.subarray(found.end), found.start);
+      bytes = rest;
+      if (--this.#unanswered === 0) await this.#answer(found.column - 1);
+    }
+    return bytes;
+  }
+
   /** Applies keys; the line if one ended, `null` at Ctrl-D. */
   async #apply(bytes: Uint8Array): Promise<string | null | undefined> {
+    if (this.#unanswered > 0) bytes = await this.#takeReports(bytes);
+    if (bytes.length === 0) return undefined;
+    // A key before the answer: the row is redrawn where the cursor is.
+    await this.#answer(undefined);
     const result = applyKeys(
       { ...this.#state, columns: this.#columns() },
       bytes,

@@ -159,3 +159,55 @@ function csiKey(data: Uint8Array, i: number): Decoded {
   if (modified && kind === "right") return { key: key("wordRight"), length };
   return { key: key(kind), length };
 }
+
+/** Where a terminal says its cursor is (`CSI row ; column R`), 1-based. */
+export interface CursorReport {
+  /** Where the report starts in the bytes. */
+  readonly start: number;
+  /** Where it ends (exclusive). */
+  readonly end: number;
+  readonly row: number;
+  readonly column: number;
+}
+
+/**
+ * Finds the first cursor position report in terminal input: the answer to
+ * `CSI 6n`. (Shift-F3 is `CSI 1;2R` on some terminals: the same bytes as a
+ * report of row 1, column 2. Only input that arrives while an answer is
+ * awaited is looked at.)
+ *
+ * @param data Bytes from the terminal.
+ * @returns The report, or `undefined` if the bytes hold none whole.
+ */
+export function findCursorReport(data: Uint8Array): CursorReport | undefined {
+  for (let i = data.indexOf(ESC); i !== -1; i = data.indexOf(ESC, i + 1)) {
+    if (data[i + 1] !== 0x5b) continue;
+    const row = digitsAt(data, i + 2);
+    if (row === undefined || data[row.end] !== 0x3b) continue;
+    const column = digitsAt(data, row.end + 1);
+    if (column === undefined || data[column.end] !== 0x52) continue;
+    return {
+      start: i,
+      end: column.end + 1,
+      row: row.value,
+      column: column.value,
+    };
+  }
+  return undefined;
+}
+
+/** A decimal number of up to 5 digits at `data[i]`. */
+function digitsAt(
+  data: Uint8Array,
+  i: number,
+): { value: number; end: number } | undefined {
+  let value = 0;
+  let end = i;
+  while (end < data.length && end - i < 5) {
+    const d = data[end]! - 0x30;
+    if (d < 0 || d > 9) break;
+    value = value * 10 + d;
+    end++;
+  }
+  return end === i ? undefined : { value, end };
+}

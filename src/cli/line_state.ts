@@ -153,6 +153,17 @@ export function resizeLine(
   return { state: next, output: render(next) };
 }
 
+/**
+ * The column the cursor is on (0-based) in the row as drawn for `state`.
+ *
+ * @param state The state.
+ * @returns The prompt's width and that of the text shown before the cursor.
+ */
+export function cursorColumn(state: LineState): number {
+  const before = state.text.slice(state.scroll, state.cursor);
+  return textWidth(state.prompt) + textWidth(before);
+}
+
 /** Columns for the text, after the prompt, keeping the last one free. */
 function room(state: LineState): number {
   return Math.max(1, state.columns - textWidth(state.prompt) - 1);

@@ -153,3 +153,34 @@ export function renderRow(
   if (column > 0) out += `\x1b[${column}C`;
   return out;
 }
+
+/**
+ * How many rows above the cursor the row being edited now starts, after
+ * the terminal was narrowed to `columns` with the cursor at `column` (past
+ * the new last column) and then said where the cursor is. A terminal that
+ * cuts rows (xterm) keeps the cursor on the row, at the last column; one
+ * that rewraps them (tmux, VTE, kitty) carries the row on over as many rows
+ * as it needs, the cursor with it, at `column % columns` (tmux: at
+ * `columns`, one row up, when that is 0 and the cursor was past the text).
+ * When the two cannot be told apart (`column % columns` is the last
+ * column), the row is taken to be cut: redrawn where the cursor is, it
+ * leaves at worst the start of the old row above, where a wrong guess the
+ * other way would overwrite rows of earlier output.
+ *
+ * @param column The cursor's column (0-based) before the resize.
+ * @param columns The terminal's width now.
+ * @param reported The cursor's column (0-based) that the terminal reported.
+ * @returns The rows to move up to reach the start of the row; 0 if cut.
+ */
+export function rowsAbove(
+  column: number,
+  columns: number,
+  reported: number,
+): number {
+  if (column < columns) return 0;
+  const wrapped = column % columns;
+  if (wrapped === columns - 1) return 0;
+  if (reported === wrapped) return Math.floor(column / columns);
+  if (wrapped === 0 && reported === columns) return column / columns - 1;
+  return 0;
+}

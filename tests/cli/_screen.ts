@@ -1,8 +1,8 @@
 // Copyright the deno-echo authors. MIT license.
 
 // A tiny terminal for tests: it understands what the line editor writes
-// (text, CR, LF, erase to the end of the row, cursor forward, home, clear)
-// and shows the rows and the cursor.
+// (text, CR, LF, erase to the end of the row or of the screen, cursor up
+// and forward, home, where-is-the-cursor) and shows the rows and the cursor.
 
 import { graphemeWidth } from "../../src/cli/line_view.ts";
 
@@ -14,13 +14,45 @@ export class Screen {
   row = 0;
   column = 0;
 
+  /** Gets the answers to `CSI 6n`, as the terminal types them. */
+  onReport: ((answer: string) => void) | undefined;
+
   constructor(public columns: number) {}
 
-  /** Narrows or widens the screen as a terminal that cuts rows does. */
-  resize(columns: number): void {
+  /**
+   * Narrows or widens the screen as a terminal that cuts rows does (xterm),
+   * or narrows it as one that rewraps them does (tmux): each row carried on
+   * over as many rows as it needs, the cursor with it.
+   */
+  resize(columns: number, rewrap = false): void {
+    if (rewrap && columns < this.columns) return this.#rewrap(columns);
     this.columns = columns;
     for (const row of this.rows) row.length = Math.min(row.length, columns);
     this.column = Math.min(this.column, columns - 1);
+  }
+
+  #rewrap(columns: number): void {
+    const rows: string[][] = [];
+    let row = 0, column = 0;
+    this.rows.forEach((cells, i) => {
+      const parts = Math.max(1, Math.ceil(cells.length / columns));
+      if (i === this.row) {
+        // As tmux does: a cursor just past the text, at a multiple of the
+        // width, stays at the end of the row before.
+        const past = this.column >= cells.length && this.column > 0 &&
+          this.column % columns === 0;
+        row = rows.length + Math.floor(this.column / columns) - (past ? 1 : 0);
+        column = past ? columns : this.column % columns;
+      }
+      for (let k = 0; k < parts; k++) {
+        rows.push(cells.slice(k * columns, (k + 1) * columns));
+      }
+    });
+    while (rows.length <= row) rows.push([]);
+    this.rows = rows;
+    this.row = row;
+    this.column = column;
+    this.columns = columns;
   }
 
   /** Interprets `output`; throws on anything it does not understand. */
@@ -41,7 +73,9 @@ export class Screen {
         sequence.lastIndex = i + 1;
         const m = sequence.exec(output);
         if (m === null) throw new Error(`Unknown sequence at ${i}`);
-        this.#control(m[2]!, m[1] === "" ? 1 : Number(m[1]));
+        // No number: 1, but 0 for an erase (from the cursor on).
+        const none = m[2] === "J" || m[2] === "K" ? 0 : 1;
+        this.#control(m[2]!, m[1] === "" ? none : Number(m[1]));
         i = sequence.lastIndex;
       } else {
         let end = output.indexOf("\x1b", i);
@@ -87,7 +121,15 @@ export class Screen {
     const cells = this.rows[this.row]!;
     switch (name) {
       case "K":
+        if (n !== 0) break;
         cells.length = Math.min(cells.length, this.column);
+        return;
+      case "A":
+        this.row = Math.max(0, this.row - n);
+        return;
+      case "n":
+        if (n !== 6) break;
+        this.onReport?.(`\x1b[${this.row + 1};${this.column + 1}R`);
         return;
       case "C":
         this.column = Math.min(this.columns - 1, this.column + n);
@@ -97,7 +139,13 @@ export class Screen {
         this.column = 0;
         return;
       case "J":
-        this.rows = [[]];
+        if (n === 2) {
+          this.rows = this.rows.map(() => []);
+          return;
+        }
+        // From the cursor to the end of the screen.
+        cells.length = Math.min(cells.length, this.column);
+        this.rows.length = this.row + 1;
         return;
     }
     throw new Error(`Unknown control ${name}`);

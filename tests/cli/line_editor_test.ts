@@ -14,6 +14,14 @@ class FakeTerminal {
   #waiting: (() => void) | undefined;
   reads = 0;
   failWrites = false;
+  /** Whether the terminal answers `CSI 6n`. */
+  answers = true;
+
+  constructor() {
+    this.screen.onReport = (answer) => {
+      if (this.answers) this.push(answer);
+    };
+  }
 
   /** Keys the user types next (`null`: end of input; an Error: failure). */
   push(...chunks: (string | null | Error)[]): void {
@@ -23,8 +31,9 @@ class FakeTerminal {
     this.#waiting?.();
   }
 
-  editor(): LineEditor {
+  editor(reportTimeout = 500): LineEditor {
     return new LineEditor({
+      reportTimeout,
       input: {
         read: async (p) => {
           this.reads++;
@@ -175,8 +184,9 @@ Deno.test("LineEditor.resize() redraws the line at the new width, cursor in view
   assertEquals(terminal.screen.line(), `> ${text}`);
   terminal.screen.resize(20);
   await editor.resize();
-  // 20 columns: the prompt, 17 of the text, the last one kept free.
-  assertEquals(terminal.screen.line(), `> ${text.slice(-17)}`);
+  // 20 columns: the prompt, 17 of the text, the last one kept free; drawn
+  // once the terminal has said where its cursor is.
+  await until(() => terminal.screen.line() === `> ${text.slice(-17)}`);
   assertEquals(terminal.screen.column, 19);
   terminal.screen.resize(40);
   await editor.resize();
@@ -184,6 +194,92 @@ Deno.test("LineEditor.resize() redraws the line at the new width, cursor in view
   assertEquals(terminal.screen.column, 2 + text.length);
   terminal.push("\r");
   assertEquals(await reading, text);
+});
+
+/** Waits, a bounded number of turns, until `done()`; fails if it never is. */
+async function until(done: () => boolean): Promise<void> {
+  for (let i = 0; i < 1000 && !done(); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  }
+  assert(done(), "never happened");
+}
+
+/**
+ * A terminal with `above` on the row before the prompt and `text` typed at
+ * it; resolves once the line shows.
+ */
+async function typed(
+  terminal: FakeTerminal,
+  editor: LineEditor,
+  text: string,
+): Promise<{ reading: Promise<string | null> }> {
+  terminal.screen.write("earlier output\r\n");
+  const reading = editor.readLine("> ");
+  terminal.push(text);
+  await until(() => terminal.screen.line() === `> ${text}`);
+  return { reading };
+}
+
+Deno.test("LineEditor redraws a rewrapped row from its start when narrowed past the cursor", async () => {
+  const terminal = new FakeTerminal();
+  const editor = terminal.editor();
+  const text = "abcdefghijklmnopqrstuvwxyz0123";
+  const { reading } = await typed(terminal, editor, text);
+  // 32 columns of row at 20: rewrapped over two rows, the cursor on the
+  // second, which is where it would be redrawn without the question.
+  terminal.screen.resize(20, true);
+  assertEquals(terminal.screen.row, 2);
+  await editor.resize();
+  await until(() => terminal.screen.rows.length === 2);
+  assertEquals(terminal.screen.line(0), "earlier output");
+  assertEquals(terminal.screen.line(1), `> ${text.slice(-17)}`);
+  assertEquals([terminal.screen.row, terminal.screen.column], [1, 19]);
+  terminal.push("\r");
+  assertEquals(await reading, text);
+});
+
+Deno.test("LineEditor redraws a cut row in place when narrowed past the cursor", async () => {
+  const terminal = new FakeTerminal();
+  const editor = terminal.editor();
+  const text = "abcdefghijklmnopqrstuvwxyz0123";
+  const { reading } = await typed(terminal, editor, text);
+  terminal.screen.resize(20);
+  await editor.resize();
+  await until(() => terminal.screen.line() === `> ${text.slice(-17)}`);
+  // The row above is not taken for the row's start.
+  assertEquals(terminal.screen.line(0), "earlier output");
+  assertEquals([terminal.screen.row, terminal.screen.column], [1, 19]);
+  terminal.push("\r");
+  assertEquals(await reading, text);
+});
+
+Deno.test("LineEditor redraws the row where the cursor is when the terminal does not say where it is", async () => {
+  const terminal = new FakeTerminal();
+  terminal.answers = false;
+  const editor = terminal.editor(20);
+  const text = "abcdefghijklmnopqrstuvwxyz0123";
+  const { reading } = await typed(terminal, editor, text);
+  terminal.screen.resize(20);
+  await editor.resize();
+  assertEquals(terminal.screen.line(), `> ${text}`.slice(0, 20));
+  await until(() => terminal.screen.line() === `> ${text.slice(-17)}`);
+  terminal.push("!\r");
+  assertEquals(await reading, text + "!");
+});
+
+Deno.test("LineEditor takes a key typed before the terminal's answer as the line's, and the late answer as nothing", async () => {
+  const terminal = new FakeTerminal();
+  terminal.answers = false;
+  const editor = terminal.editor(60_000);
+  const text = "abcdefghijklmnopqrstuvwxyz0123";
+  const { reading } = await typed(terminal, editor, text);
+  terminal.screen.resize(20, true);
+  await editor.resize();
+  // The key first: the row is redrawn where the cursor is, then the key.
+  terminal.push("!");
+  await until(() => terminal.screen.line() === `> ${text.slice(-16)}!`);
+  terminal.push("\x1b[3;20R\r");
+  assertEquals(await reading, text + "!");
 });
 
 Deno.test("LineEditor takes a 100 KB paste in bounded time and output", async () => {

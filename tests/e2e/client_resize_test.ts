@@ -132,7 +132,8 @@ Deno.test({
 
   // Typed again, then narrowed: the prompt's row is redrawn to show the end
   // of the line (not cut to its start, as the terminal alone would leave it).
-  // tmux rewraps the old row first, and its start stays above: not checked.
+  // tmux rewraps the old row over two rows first, with the cursor on the
+  // second: the row is redrawn from the first, so none of it stays above.
   await term.tmux("send-keys", "-t", "0", "-l", line);
   await term.waitFor(
     "second line",
@@ -149,6 +150,10 @@ Deno.test({
   assert(line.endsWith(row.slice(2)), narrowed);
   // The row is filled: the line's end takes all but the cursor's column.
   assertEquals(row.length, 30 - 1, narrowed);
+  // Above it, the end of the echo (rewrapped by tmux too), not the start of
+  // the line as it was drawn before.
+  const rows = narrowed.split("\n");
+  assertEquals(rows[rows.lastIndexOf(row) - 1], line.slice(30), narrowed);
 });
 
 /** The last row of the screen that starts with the prompt. */
