@@ -5,7 +5,8 @@
 // this file only reads keys and writes what it says. Not part of the
 // library.
 
-import { findCursorReport } from "./line_keys.ts";
+import { isCursorReportPrefix } from "./line_keys.ts";
+import { ResizeQuestions } from "./line_resize.ts";
 import {
   applyKeys,
   cursorColumn,
@@ -15,7 +16,6 @@ import {
   resizeLine,
   startLine,
 } from "./line_state.ts";
-import { rowsAbove } from "./line_view.ts";
 
 /** Where keys come from: `Deno.stdin`, or anything shaped like it. */
 export interface KeyInput {
@@ -92,15 +92,6 @@ const encoder = new TextEncoder();
 const READ_SIZE = 64 * 1024;
 /** Asks the terminal where its cursor is: it answers `CSI row ; column R`. */
 const QUERY_CURSOR = "\x1b[6n";
-/** From the row's start, clears it and every row below it. */
-const CLEAR_BELOW = "\r\x1b[J";
-
-/** A resize waiting for the terminal to say where the cursor went. */
-interface CursorQuery {
-  /** The cursor's column in the row as last drawn. */
-  readonly column: number;
-  readonly timer: ReturnType<typeof setTimeout>;
-}
 
 function consoleColumns(): number {
   try {
@@ -157,10 +148,7 @@ export class LineEditor {
   #buffer = new Uint8Array(READ_SIZE);
   #ended = false;
   #busy = false;
-  readonly #reportTimeout: number;
-  #query: CursorQuery | undefined;
-  /** Cursor reports asked for and not yet read. */
-  #unanswered = 0;
+  readonly #questions: ResizeQuestions;
 
   /**
    * Makes an editor; the terminal is untouched until the first readLine.
@@ -171,7 +159,10 @@ export class LineEditor {
     this.#input = options.input ?? Deno.stdin;
     this.#output = options.output ?? Deno.stdout;
     this.#columns = options.columns ?? consoleColumns;
-    this.#reportTimeout = options.reportTimeout ?? 500;
+    this.#questions = new ResizeQuestions(
+      options.reportTimeout ?? 500,
+      () => this.#redraw(0).catch(() => {}),
+    );
     this.#state = newLineState({
       historyLimit: options.historyLimit ?? DEFAULT_HISTORY_LIMIT,
       columns: this.#columns(),
@@ -184,6 +175,10 @@ export class LineEditor {
    * the cursor, a terminal may have rewrapped the row over several rows:
    * it is asked where the cursor went, and the row is redrawn from its
    * start once it answers (or after `reportTimeout`, or at the next key).
+   * A terminal that has never answered in time is not asked again, and a
+   * line that ends while answers are still to come waits for them (no
+   * longer than `reportTimeout` after the last question), so that none is
+   * typed into what runs after the editor.
    *
    * @returns When the row, or the question, has been written.
    */
@@ -192,17 +187,9 @@ export class LineEditor {
     const columns = this.#columns();
     // Resized again before an answer: the row on the screen is still the
     // one drawn before the first resize.
-    const column = this.#query?.column ?? cursorColumn(this.#state);
-    this.#dropQuery();
+    const column = this.#questions.column ?? cursorColumn(this.#state);
     this.#state = resizeLine(this.#state, columns).state;
-    if (column < columns) return await this.#redraw(0);
-    const timer = setTimeout(() => {
-      // No answer: the terminal does not give one, or not in time.
-      this.#unanswered = 0;
-      this.#answer(undefined).catch(() => {});
-    }, this.#reportTimeout);
-    this.#query = { column, timer };
-    this.#unanswered++;
+    if (!this.#questions.ask(column, columns)) return await this.#redraw(0);
     await this.#write(QUERY_CURSOR);
   }
 
@@ -258,60 +245,74 @@ export class LineEditor {
       if (signal?.aborted) await this.#write("\r\n").catch(() => {});
       throw error;
     } finally {
-      this.#dropQuery();
+      this.#questions.close();
+      if (this.#questions.waiting) await this.#drain();
       this.#busy = false;
       this.#input.setRaw?.(false);
     }
   }
 
-  /** Forgets a resize's question (its answer is still taken from input). */
-  #dropQuery(): void {
-    if (this.#query === undefined) return;
-    clearTimeout(this.#query.timer);
-    this.#query = undefined;
-  }
-
-  /**
-   * Redraws the row after a resize's question: from where it starts, as
-   * the cursor's reported column (0-based) says; where the cursor is
-   * without one.
-   */
-  async #answer(reported: number | undefined): Promise<void> {
-    const query = this.#query;
-    if (query === undefined) return;
-    this.#dropQuery();
-    const columns = this.#state.columns;
-    await this.#redraw(
-      reported === undefined ? 0 : rowsAbove(query.column, columns, reported),
-    );
-  }
-
   /** Clears the row `up` rows above the cursor and below, and draws it. */
   #redraw(up: number): Promise<void> {
     const row = resizeLine(this.#state, this.#state.columns).output;
-    return this.#write((up > 0 ? `\x1b[${up}A` : "") + CLEAR_BELOW + row);
+    return this.#write((up > 0 ? `\x1b[${up}A` : "") + row);
   }
 
-  /** Takes the cursor reports asked for out of `bytes`, answering with the last. */
-  async #takeReports(bytes: Uint8Array): Promise<Uint8Array> {
-    while (this.#unanswered > 0) {
-      const found = findCursorReport(bytes);
-      if (found === undefined) break;
-      const rest = new Uint8Array(bytes.length - (found.end - found.start));
-      rest.set(bytes.subarray(0, found.start));
-      rest.set(bytes.subarray(found.end), found.start);
-      bytes = rest;
-      if (--this.#unanswered === 0) await this.#answer(found.column - 1);
+  /**
+   * Takes the answers to resizes out of `bytes` (with what was held back
+   * of them before), redrawing the row where the last one says it starts.
+   */
+  async #takeAnswers(bytes: Uint8Array): Promise<Uint8Array> {
+    const { pending } = this.#state;
+    if (pending.length > 0) {
+      bytes = concat(pending, bytes);
+      this.#state = { ...this.#state, pending: new Uint8Array(0) };
     }
-    return bytes;
+    const taken = this.#questions.take(bytes, this.#state.columns);
+    if (taken.rows !== undefined) await this.#redraw(taken.rows);
+    return taken.bytes;
+  }
+
+  /**
+   * Reads the answers still to come before the terminal leaves raw mode,
+   * so that none is typed into what runs next; keys read with them are
+   * kept for the next line. Waits no longer than the last question may.
+   */
+  async #drain(): Promise<void> {
+    const stop = new AbortController();
+    const timer = setTimeout(() => stop.abort(), this.#questions.remaining);
+    try {
+      while (this.#questions.waiting && !this.#ended) {
+        const chunk = await this.#read(stop.signal);
+        if (chunk === null) this.#ended = true;
+        else {
+          const taken = this.#questions.take(concat(this.#rest, chunk), 0);
+          this.#rest = taken.bytes;
+        }
+      }
+    } catch {
+      // Out of time, or input failed: the next read meets it.
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Applies keys; the line if one ended, `null` at Ctrl-D. */
   async #apply(bytes: Uint8Array): Promise<string | null | undefined> {
-    if (this.#unanswered > 0) bytes = await this.#takeReports(bytes);
+    if (this.#questions.waiting) {
+      bytes = await this.#takeAnswers(bytes);
+      // An answer cut off by the end of a read: wait for its rest.
+      if (this.#questions.waiting && isCursorReportPrefix(bytes)) {
+        this.#state = { ...this.#state, pending: bytes };
+        return undefined;
+      }
+    }
     if (bytes.length === 0) return undefined;
-    // A key before the answer: the row is redrawn where the cursor is.
-    await this.#answer(undefined);
+    if (this.#questions.column !== undefined) {
+      // A key before the answer: the row is redrawn where the cursor is.
+      this.#questions.close();
+      await this.#redraw(0);
+    }
     const result = applyKeys(
       { ...this.#state, columns: this.#columns() },
       bytes,
@@ -359,4 +360,12 @@ export class LineEditor {
       off += await this.#output.write(bytes.subarray(off));
     }
   }
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  if (a.length === 0) return b;
+  const both = new Uint8Array(a.length + b.length);
+  both.set(a);
+  both.set(b, a.length);
+  return both;
 }

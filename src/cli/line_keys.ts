@@ -211,3 +211,27 @@ function digitsAt(
   }
   return end === i ? undefined : { value, end };
 }
+
+/**
+ * Whether `data` is all the start of a cursor position report, cut off
+ * before its end (`ESC`, `ESC [`, `ESC [ 12`, `ESC [ 12 ;`, `ESC [ 12 ; 3`):
+ * input to hold until the rest comes while an answer is awaited.
+ *
+ * @param data Bytes from the terminal.
+ * @returns Whether they could be completed into a report.
+ */
+export function isCursorReportPrefix(data: Uint8Array): boolean {
+  if (data.length === 0 || data[0] !== ESC) return false;
+  if (data.length === 1) return true;
+  if (data[1] !== 0x5b) return false;
+  let i = 2;
+  for (const last of [false, true]) {
+    const digits = digitsAt(data, i);
+    if (digits === undefined) return i === data.length && (last || i === 2);
+    i = digits.end;
+    if (i === data.length) return true;
+    if (last || data[i] !== 0x3b) return false;
+    i++;
+  }
+  return false;
+}

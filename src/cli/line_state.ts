@@ -139,7 +139,8 @@ export function startLine(
 
 /**
  * Redraws the line for a terminal that is now `columns` wide, scrolled so
- * that the cursor stays in view.
+ * that the cursor stays in view, erasing what is below it (rows a narrower
+ * terminal carried over).
  *
  * @param state The state.
  * @param columns The terminal's width now.
@@ -150,7 +151,7 @@ export function resizeLine(
   columns: number,
 ): { state: LineState; output: string } {
   const next = edit({ ...state, columns }, state.text, state.cursor);
-  return { state: next, output: render(next) };
+  return { state: next, output: render(next, "below") };
 }
 
 /**
@@ -169,13 +170,14 @@ function room(state: LineState): number {
   return Math.max(1, state.columns - textWidth(state.prompt) - 1);
 }
 
-function render(state: LineState): string {
+function render(state: LineState, erase: "row" | "below" = "row"): string {
   return renderRow(
     state.prompt,
     state.text,
     state.cursor,
     state.scroll,
     room(state),
+    erase,
   );
 }
 

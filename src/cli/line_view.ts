@@ -122,13 +122,16 @@ export function scrollFor(
 
 /**
  * What redraws the row: back to the first column, the prompt, the part of
- * the line in view, erase the rest of the row, cursor to its place.
+ * the line in view, erase the rest of the row (or of the screen), cursor to
+ * its place.
  *
  * @param prompt The prompt, already escaped.
  * @param text The line.
  * @param cursor The cursor's index.
  * @param scroll The first index shown, from {@linkcode scrollFor}.
  * @param room Columns there are for the text.
+ * @param erase What erases after the text: the rest of the row, or (after
+ * a resize, which may have left rows below) the rest of the screen.
  */
 export function renderRow(
   prompt: string,
@@ -136,6 +139,7 @@ export function renderRow(
   cursor: number,
   scroll: number,
   room: number,
+  erase: "row" | "below" = "row",
 ): string {
   let out = "\r" + prompt;
   let width = 0;
@@ -149,7 +153,7 @@ export function renderRow(
     width += w;
     index += g.length;
   }
-  out += "\x1b[K\r";
+  out += (erase === "row" ? "\x1b[K" : "\x1b[J") + "\r";
   if (column > 0) out += `\x1b[${column}C`;
   return out;
 }
@@ -158,28 +162,33 @@ export function renderRow(
  * How many rows above the cursor the row being edited now starts, after
  * the terminal was narrowed to `columns` with the cursor at `column` (past
  * the new last column) and then said where the cursor is. A terminal that
- * cuts rows (xterm) keeps the cursor on the row, at the last column; one
- * that rewraps them (tmux, VTE, kitty) carries the row on over as many rows
- * as it needs, the cursor with it, at `column % columns` (tmux: at
- * `columns`, one row up, when that is 0 and the cursor was past the text).
- * When the two cannot be told apart (`column % columns` is the last
- * column), the row is taken to be cut: redrawn where the cursor is, it
- * leaves at worst the start of the old row above, where a wrong guess the
- * other way would overwrite rows of earlier output.
+ * cuts rows (xterm) keeps the cursor on the row, at the last column (of
+ * the narrowest width it had, if it was widened since); one that rewraps
+ * them (tmux, VTE, kitty) carries the row on over as many rows as it
+ * needs, the cursor with it, at `column % columns` (tmux: at `columns`,
+ * one row up, when that is 0 and the cursor was past the text). When the
+ * two cannot be told apart (`column % columns` is that last column), the
+ * row is taken to be cut: redrawn where the cursor is, it leaves at worst
+ * the start of the old row above, where a wrong guess the other way would
+ * overwrite rows of earlier output. A wide character that the new width
+ * splits is carried to the next row whole, which moves the cursor off
+ * `column % columns`: that too is read as cut.
  *
  * @param column The cursor's column (0-based) before the resize.
  * @param columns The terminal's width now.
  * @param reported The cursor's column (0-based) that the terminal reported.
+ * @param narrowest The narrowest the terminal was since the row was drawn.
  * @returns The rows to move up to reach the start of the row; 0 if cut.
  */
 export function rowsAbove(
   column: number,
   columns: number,
   reported: number,
+  narrowest: number = columns,
 ): number {
   if (column < columns) return 0;
   const wrapped = column % columns;
-  if (wrapped === columns - 1) return 0;
+  if (wrapped === Math.min(narrowest, columns) - 1) return 0;
   if (reported === wrapped) return Math.floor(column / columns);
   if (wrapped === 0 && reported === columns) return column / columns - 1;
   return 0;

@@ -2,68 +2,9 @@
 
 import { assert, assertEquals, assertRejects } from "@std/assert";
 import { InterruptedError, LineEditor } from "../../src/cli/line_editor.ts";
-import { Screen } from "./_screen.ts";
+import { FakeTerminal, until } from "./_fake_terminal.ts";
 
 const encoder = new TextEncoder();
-
-/** A terminal for the editor: keys pushed by the test, a screen, modes. */
-class FakeTerminal {
-  readonly screen = new Screen(40);
-  readonly modes: boolean[] = [];
-  readonly #chunks: (Uint8Array | null | Error)[] = [];
-  #waiting: (() => void) | undefined;
-  reads = 0;
-  failWrites = false;
-  /** Whether the terminal answers `CSI 6n`. */
-  answers = true;
-
-  constructor() {
-    this.screen.onReport = (answer) => {
-      if (this.answers) this.push(answer);
-    };
-  }
-
-  /** Keys the user types next (`null`: end of input; an Error: failure). */
-  push(...chunks: (string | null | Error)[]): void {
-    for (const c of chunks) {
-      this.#chunks.push(typeof c === "string" ? encoder.encode(c) : c);
-    }
-    this.#waiting?.();
-  }
-
-  editor(reportTimeout = 500): LineEditor {
-    return new LineEditor({
-      reportTimeout,
-      input: {
-        read: async (p) => {
-          this.reads++;
-          while (this.#chunks.length === 0) {
-            await new Promise<void>((resolve) => this.#waiting = resolve);
-          }
-          const chunk = this.#chunks.shift()!;
-          if (chunk instanceof Error) throw chunk;
-          if (chunk === null) return null;
-          if (chunk.length > p.length) {
-            this.#chunks.unshift(chunk.subarray(p.length));
-          }
-          p.set(chunk.subarray(0, p.length));
-          return Math.min(chunk.length, p.length);
-        },
-        setRaw: (mode) => this.modes.push(mode),
-      },
-      output: {
-        write: (p) => {
-          if (this.failWrites) {
-            return Promise.reject(new Deno.errors.BrokenPipe("Broken pipe"));
-          }
-          this.screen.write(new TextDecoder().decode(p));
-          return Promise.resolve(p.length);
-        },
-      },
-      columns: () => this.screen.columns,
-    });
-  }
-}
 
 Deno.test("LineEditor.readLine() returns edited lines, raw mode only while it waits", async () => {
   const terminal = new FakeTerminal();
@@ -194,92 +135,6 @@ Deno.test("LineEditor.resize() redraws the line at the new width, cursor in view
   assertEquals(terminal.screen.column, 2 + text.length);
   terminal.push("\r");
   assertEquals(await reading, text);
-});
-
-/** Waits, a bounded number of turns, until `done()`; fails if it never is. */
-async function until(done: () => boolean): Promise<void> {
-  for (let i = 0; i < 1000 && !done(); i++) {
-    await new Promise((resolve) => setTimeout(resolve, 0));
-  }
-  assert(done(), "never happened");
-}
-
-/**
- * A terminal with `above` on the row before the prompt and `text` typed at
- * it; resolves once the line shows.
- */
-async function typed(
-  terminal: FakeTerminal,
-  editor: LineEditor,
-  text: string,
-): Promise<{ reading: Promise<string | null> }> {
-  terminal.screen.write("earlier output\r\n");
-  const reading = editor.readLine("> ");
-  terminal.push(text);
-  await until(() => terminal.screen.line() === `> ${text}`);
-  return { reading };
-}
-
-Deno.test("LineEditor redraws a rewrapped row from its start when narrowed past the cursor", async () => {
-  const terminal = new FakeTerminal();
-  const editor = terminal.editor();
-  const text = "abcdefghijklmnopqrstuvwxyz0123";
-  const { reading } = await typed(terminal, editor, text);
-  // 32 columns of row at 20: rewrapped over two rows, the cursor on the
-  // second, which is where it would be redrawn without the question.
-  terminal.screen.resize(20, true);
-  assertEquals(terminal.screen.row, 2);
-  await editor.resize();
-  await until(() => terminal.screen.rows.length === 2);
-  assertEquals(terminal.screen.line(0), "earlier output");
-  assertEquals(terminal.screen.line(1), `> ${text.slice(-17)}`);
-  assertEquals([terminal.screen.row, terminal.screen.column], [1, 19]);
-  terminal.push("\r");
-  assertEquals(await reading, text);
-});
-
-Deno.test("LineEditor redraws a cut row in place when narrowed past the cursor", async () => {
-  const terminal = new FakeTerminal();
-  const editor = terminal.editor();
-  const text = "abcdefghijklmnopqrstuvwxyz0123";
-  const { reading } = await typed(terminal, editor, text);
-  terminal.screen.resize(20);
-  await editor.resize();
-  await until(() => terminal.screen.line() === `> ${text.slice(-17)}`);
-  // The row above is not taken for the row's start.
-  assertEquals(terminal.screen.line(0), "earlier output");
-  assertEquals([terminal.screen.row, terminal.screen.column], [1, 19]);
-  terminal.push("\r");
-  assertEquals(await reading, text);
-});
-
-Deno.test("LineEditor redraws the row where the cursor is when the terminal does not say where it is", async () => {
-  const terminal = new FakeTerminal();
-  terminal.answers = false;
-  const editor = terminal.editor(20);
-  const text = "abcdefghijklmnopqrstuvwxyz0123";
-  const { reading } = await typed(terminal, editor, text);
-  terminal.screen.resize(20);
-  await editor.resize();
-  assertEquals(terminal.screen.line(), `> ${text}`.slice(0, 20));
-  await until(() => terminal.screen.line() === `> ${text.slice(-17)}`);
-  terminal.push("!\r");
-  assertEquals(await reading, text + "!");
-});
-
-Deno.test("LineEditor takes a key typed before the terminal's answer as the line's, and the late answer as nothing", async () => {
-  const terminal = new FakeTerminal();
-  terminal.answers = false;
-  const editor = terminal.editor(60_000);
-  const text = "abcdefghijklmnopqrstuvwxyz0123";
-  const { reading } = await typed(terminal, editor, text);
-  terminal.screen.resize(20, true);
-  await editor.resize();
-  // The key first: the row is redrawn where the cursor is, then the key.
-  terminal.push("!");
-  await until(() => terminal.screen.line() === `> ${text.slice(-16)}!`);
-  terminal.push("\x1b[3;20R\r");
-  assertEquals(await reading, text + "!");
 });
 
 Deno.test("LineEditor takes a 100 KB paste in bounded time and output", async () => {
