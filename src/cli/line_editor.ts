@@ -148,6 +148,8 @@ export class LineEditor {
   #buffer = new Uint8Array(READ_SIZE);
   #ended = false;
   #busy = false;
+  /** Whether keys are being edited (not before the line, nor after it). */
+  #editing = false;
   readonly #questions: ResizeQuestions;
 
   /**
@@ -175,15 +177,17 @@ export class LineEditor {
    * the cursor, a terminal may have rewrapped the row over several rows:
    * it is asked where the cursor went, and the row is redrawn from its
    * start once it answers (or after `reportTimeout`, or at the next key).
-   * A terminal that has never answered in time is not asked again, and a
-   * line that ends while answers are still to come waits for them (no
-   * longer than `reportTimeout` after the last question), so that none is
-   * typed into what runs after the editor.
+   * A terminal that let its first question time out is not asked again
+   * until an answer comes. Answers still to come when a line is entered
+   * are taken out of the next line's input; when reading ends any other
+   * way (Ctrl-C, Ctrl-D, the end of input, an abort), they are waited for,
+   * no longer than `reportTimeout` after the last question, so that none
+   * is typed into what runs after the editor.
    *
    * @returns When the row, or the question, has been written.
    */
   async resize(): Promise<void> {
-    if (!this.#busy) return;
+    if (!this.#editing) return;
     const columns = this.#columns();
     // Resized again before an answer: the row on the screen is still the
     // one drawn before the first resize.
@@ -219,6 +223,10 @@ export class LineEditor {
     if (this.#ended && this.#rest.length === 0) return null;
     this.#input.setRaw?.(true);
     this.#busy = true;
+    this.#editing = true;
+    // A line entered leaves late answers to the next one; any other end
+    // may be the last read of the session.
+    let drain = true;
     try {
       const started = startLine(this.#state, prompt, this.#columns());
       this.#state = started.state;
@@ -228,6 +236,7 @@ export class LineEditor {
       for (;;) {
         if (bytes.length > 0) {
           const done = await this.#apply(bytes);
+          drain = typeof done !== "string";
           if (done !== undefined) return done;
         }
         const chunk = this.#ended ? null : await this.#read(signal);
@@ -245,8 +254,9 @@ export class LineEditor {
       if (signal?.aborted) await this.#write("\r\n").catch(() => {});
       throw error;
     } finally {
+      this.#editing = false;
       this.#questions.close();
-      if (this.#questions.waiting) await this.#drain();
+      if (drain && this.#questions.waiting) await this.#drain();
       this.#busy = false;
       this.#input.setRaw?.(false);
     }
@@ -286,12 +296,15 @@ export class LineEditor {
         const chunk = await this.#read(stop.signal);
         if (chunk === null) this.#ended = true;
         else {
-          const taken = this.#questions.take(concat(this.#rest, chunk), 0);
-          this.#rest = taken.bytes;
+          const { pending } = this.#state;
+          this.#state = { ...this.#state, pending: new Uint8Array(0) };
+          const bytes = concat(concat(pending, this.#rest), chunk);
+          this.#rest = this.#questions.take(bytes, 0).bytes;
         }
       }
     } catch {
-      // Out of time, or input failed: the next read meets it.
+      // Out of time (the read goes on, for the next line), or input failed
+      // (the next line's read meets its own outcome).
     } finally {
       clearTimeout(timer);
     }

@@ -6,6 +6,9 @@
 import { findCursorReport } from "./line_keys.ts";
 import { rowsAbove } from "./line_view.ts";
 
+/** Timeouts after the last question from which its answers count as lost. */
+const LOST_AFTER = 4;
+
 /** A resize waiting for the terminal to say where the cursor went. */
 interface Question {
   /** The cursor's column in the row as last drawn. */
@@ -29,9 +32,10 @@ export interface Taken {
 /**
  * The questions a line editor has asked after resizes, and their answers.
  * Every answer asked for is taken out of the input, however late it comes;
- * only the last one, while its question is open, says where the row is. A
- * terminal that let the first question time out without ever answering is
- * not asked again.
+ * only the last one, while its question is open, says where the row is.
+ * Answers still missing four timeouts after the last question are taken as
+ * lost. A terminal that let its first question time out is not asked again
+ * until an answer from it comes.
  */
 export class ResizeQuestions {
   readonly #timeout: number;
@@ -55,7 +59,17 @@ export class ResizeQuestions {
 
   /** Whether answers asked for have not all been read yet. */
   get waiting(): boolean {
+    this.#forgetLost();
     return this.#unanswered > 0;
+  }
+
+  /**
+   * Answers still missing long after the last question are taken as lost,
+   * so that one lost answer does not throw off the count for good.
+   */
+  #forgetLost(): void {
+    const lost = performance.now() - this.#asked > LOST_AFTER * this.#timeout;
+    if (this.#unanswered > 0 && lost) this.#unanswered = 0;
   }
 
   /** How long, in ms, answers to the last question may still take. */
@@ -80,6 +94,7 @@ export class ResizeQuestions {
    */
   ask(column: number, columns: number): boolean {
     const narrowest = Math.min(this.#open?.narrowest ?? columns, columns);
+    this.#forgetLost();
     this.close();
     if (column < columns || this.#silent) return false;
     const timer = setTimeout(() => {
@@ -111,6 +126,7 @@ export class ResizeQuestions {
    */
   take(bytes: Uint8Array, columns: number): Taken {
     let rows: number | undefined;
+    this.#forgetLost();
     while (this.#unanswered > 0) {
       const found = findCursorReport(bytes);
       if (found === undefined) break;
@@ -119,6 +135,7 @@ export class ResizeQuestions {
       rest.set(bytes.subarray(found.end), found.start);
       bytes = rest;
       this.#heard = true;
+      this.#silent = false;
       const open = this.#open;
       if (--this.#unanswered > 0 || open === undefined) continue;
       this.close();

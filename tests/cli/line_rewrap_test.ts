@@ -41,6 +41,7 @@ Deno.test("LineEditor redraws a cut row in place when narrowed past the cursor",
   // The row above is not taken for the row's start.
   assertEquals(terminal.screen.line(0), "earlier output");
   assertEquals([terminal.screen.row, terminal.screen.column], [1, 19]);
+  assertEquals(terminal.questions, 1);
   terminal.push("\r");
   assertEquals(await reading, TEXT);
 });
@@ -150,10 +151,10 @@ Deno.test("LineEditor draws the row once the last of several answers comes", asy
   assertEquals(await reading, TEXT);
 });
 
-Deno.test("LineEditor ends a line only once the answers still to come are read", async (t) => {
+Deno.test("LineEditor ends reading, other than at Enter, only once the answers still to come are read", async (t) => {
   const ends = [
-    ["Enter", "\r"],
     ["Ctrl-U, Ctrl-C", "\x15\x03"],
+    ["Ctrl-U, Ctrl-D", "\x15\x04"],
     ["an abort", ""],
   ] as const;
   for (const [end, keys] of ends) {
@@ -178,42 +179,136 @@ Deno.test("LineEditor ends a line only once the answers still to come are read",
       await settle();
       assert(!settled, "ended before the answer came");
       assertEquals(terminal.modes, [true]);
+      // Resized meanwhile: the line is over, nothing is drawn or asked.
+      terminal.screen.resize(15);
+      const rows = terminal.screen.rows.map((cells) => cells.join(""));
+      await editor.resize();
+      assertEquals(terminal.screen.rows.map((cells) => cells.join("")), rows);
+      assertEquals(terminal.questions, 1);
       // Keys that come with the answer are the next line's.
       terminal.push(terminal.held.splice(0).join("") + "next\r");
-      if (end === "Enter") assertEquals(await ended, TEXT);
-      else if (end === "an abort") {
+      if (end === "an abort") {
         await assertRejects(() => ended, Error, "stopped");
-      } else await assertRejects(() => ended, InterruptedError);
+      } else if (keys.endsWith("\x04")) assertEquals(await ended, null);
+      else await assertRejects(() => ended, InterruptedError);
       assertEquals(terminal.modes, [true, false]);
       assertEquals(await editor.readLine("> "), "next");
     });
   }
 });
 
-Deno.test("LineEditor ends a line without waiting long for a terminal that does not answer", async () => {
-  const terminal = new FakeTerminal();
-  terminal.answers = "never";
-  const editor = terminal.editor(20);
-  const { reading } = await typed(terminal, editor, TEXT);
-  terminal.screen.resize(20);
-  await editor.resize();
-  terminal.push("\r");
-  assertEquals(await reading, TEXT);
-  assertEquals(terminal.modes, [true, false]);
-  // The read left waiting is the next line's.
-  terminal.push("x\r");
-  assertEquals(await editor.readLine("> "), "x");
-});
-
-Deno.test("LineEditor ends a line at the end of input with answers still to come", async () => {
+Deno.test("LineEditor ends a line at Enter at once, taking a late answer out of the next line", async () => {
   const terminal = new FakeTerminal();
   terminal.answers = "held";
   const editor = terminal.editor(60_000);
   const { reading } = await typed(terminal, editor, TEXT);
   terminal.screen.resize(20, true);
   await editor.resize();
-  terminal.push(null);
+  let settled = false;
+  reading.then(() => settled = true);
+  terminal.push("\r");
+  await settle();
+  assert(settled, "waited for the answer");
   assertEquals(await reading, TEXT);
   assertEquals(terminal.modes, [true, false]);
-  assertEquals(await editor.readLine("> "), null);
+  const next = editor.readLine("> ");
+  // Half the answer, then the rest with a line.
+  const [answer] = terminal.held.splice(0);
+  terminal.push(answer!.slice(0, 4));
+  await until(() => terminal.drained);
+  await settle();
+  terminal.push(answer!.slice(4) + "next\r");
+  assertEquals(await next, "next");
+});
+
+Deno.test("LineEditor does not wait long at Ctrl-C for a terminal that does not answer", async () => {
+  const terminal = new FakeTerminal();
+  terminal.answers = "never";
+  const editor = terminal.editor(20);
+  const { reading } = await typed(terminal, editor, TEXT);
+  terminal.screen.resize(20);
+  await editor.resize();
+  const started = performance.now();
+  terminal.push("\x15\x03");
+  await assertRejects(() => reading, InterruptedError);
+  // Not a speed check: a bound far above the 20 ms it may wait.
+  const waited = performance.now() - started;
+  assert(waited < 5_000, `waited ${waited} ms`);
+  assertEquals(terminal.modes, [true, false]);
+  // The read left waiting is the next line's.
+  terminal.push("x\r");
+  assertEquals(await editor.readLine("> "), "x");
+});
+
+Deno.test("LineEditor counts an answer missing long after its question as lost", async () => {
+  const terminal = new FakeTerminal();
+  const editor = terminal.editor(20);
+  const { reading } = await typed(terminal, editor, TEXT);
+  terminal.screen.resize(30);
+  await editor.resize();
+  await until(() => terminal.screen.line() === `> ${TEXT.slice(-27)}`);
+  // The next answer is lost; the row is redrawn in place after 20 ms.
+  terminal.answers = "held";
+  terminal.screen.resize(25);
+  await editor.resize();
+  terminal.held.splice(0);
+  await until(() => terminal.screen.line() === `> ${TEXT.slice(-22)}`);
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  // Answered again: the rewrapped row is redrawn from its start.
+  terminal.answers = "at once";
+  terminal.screen.resize(20, true);
+  await editor.resize();
+  await until(() => terminal.screen.line() === `> ${TEXT.slice(-17)}`);
+  assertEquals(terminal.screen.rows.length, 2);
+  assertEquals(terminal.screen.line(0), "earlier output");
+  terminal.push("\r");
+  assertEquals(await reading, TEXT);
+});
+
+Deno.test("LineEditor asks again a terminal whose first answer came late", async () => {
+  const terminal = new FakeTerminal();
+  terminal.answers = "held";
+  const editor = terminal.editor(20);
+  const { reading } = await typed(terminal, editor, TEXT);
+  terminal.screen.resize(25);
+  await editor.resize();
+  await until(() => terminal.screen.line() === `> ${TEXT.slice(-22)}`);
+  terminal.release();
+  await until(() => terminal.drained);
+  await settle();
+  terminal.screen.resize(20);
+  await editor.resize();
+  assertEquals(terminal.questions, 2);
+  terminal.release();
+  await until(() => terminal.screen.line() === `> ${TEXT.slice(-17)}`);
+  terminal.push("\r");
+  assertEquals(await reading, TEXT);
+});
+
+Deno.test("LineEditor ends reading at an abort once the rest of a cut answer comes", async () => {
+  const terminal = new FakeTerminal();
+  terminal.answers = "held";
+  const editor = terminal.editor(60_000);
+  const abort = new AbortController();
+  terminal.screen.write("earlier output\r\n");
+  const reading = editor.readLine("> ", { signal: abort.signal });
+  terminal.push(TEXT);
+  await until(() => terminal.screen.line() === `> ${TEXT}`);
+  terminal.screen.resize(20, true);
+  await editor.resize();
+  const [answer] = terminal.held.splice(0);
+  terminal.push(answer!.slice(0, 5));
+  await until(() => terminal.drained);
+  await settle();
+  let settled = false;
+  const outcome = reading.then(
+    () => undefined,
+    (error: unknown) => (settled = true, error),
+  );
+  abort.abort(new Error("stopped"));
+  terminal.push(answer!.slice(5));
+  await until(() => settled);
+  const error = await outcome;
+  assert(error instanceof Error && error.message === "stopped", `${error}`);
+  assertEquals(terminal.modes, [true, false]);
 });
