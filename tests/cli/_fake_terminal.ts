@@ -105,9 +105,10 @@ export async function typed(
   terminal: FakeTerminal,
   editor: LineEditor,
   text: string,
+  signal?: AbortSignal,
 ): Promise<{ reading: Promise<string | null> }> {
   terminal.screen.write("earlier output\r\n");
-  const reading = editor.readLine("> ");
+  const reading = editor.readLine("> ", signal ? { signal } : {});
   terminal.push(text);
   await until(() => terminal.screen.line() === `> ${text}`);
   return { reading };

@@ -4,8 +4,11 @@
 // the editor asks, and what it does with the answers however they come.
 
 import { assert, assertEquals, assertRejects } from "@std/assert";
-import { InterruptedError } from "../../src/cli/line_editor.ts";
-import { FakeTerminal, typed, until } from "./_fake_terminal.ts";
+import {
+  InterruptedError,
+  type LineEditor,
+} from "../../src/cli/line_editor.ts";
+import { type Answers, FakeTerminal, typed, until } from "./_fake_terminal.ts";
 
 const TEXT = "abcdefghijklmnopqrstuvwxyz0123";
 
@@ -14,10 +17,43 @@ async function settle(): Promise<void> {
   for (let i = 0; i < 5; i++) await new Promise((r) => setTimeout(r, 0));
 }
 
+/** How a test's terminal answers and what is typed at it. */
+interface Setup {
+  answers?: Answers;
+  /** The editor's report timeout. */
+  timeout?: number;
+  columns?: number;
+  text?: string;
+  signal?: AbortSignal;
+}
+
+/** What {@linkcode editing} sets up. */
+interface Editing {
+  terminal: FakeTerminal;
+  editor: LineEditor;
+  reading: Promise<string | null>;
+  narrow: (columns: number, rewrap?: boolean) => Promise<void>;
+}
+
+/**
+ * A terminal and an editor with a line typed at it, and a way to narrow
+ * the terminal (rewrapping or cutting its rows) and tell the editor.
+ */
+async function editing(setup: Setup = {}): Promise<Editing> {
+  const terminal = new FakeTerminal(setup.columns);
+  terminal.answers = setup.answers ?? "at once";
+  const editor = terminal.editor(setup.timeout ?? 60_000);
+  const text = setup.text ?? TEXT;
+  const { reading } = await typed(terminal, editor, text, setup.signal);
+  const narrow = async (columns: number, rewrap = false): Promise<void> => {
+    terminal.screen.resize(columns, rewrap);
+    await editor.resize();
+  };
+  return { terminal, editor, reading, narrow };
+}
+
 Deno.test("LineEditor redraws a rewrapped row from its start when narrowed past the cursor", async () => {
-  const terminal = new FakeTerminal();
-  const editor = terminal.editor();
-  const { reading } = await typed(terminal, editor, TEXT);
+  const { terminal, editor, reading } = await editing();
   // 32 columns of row at 20: rewrapped over two rows, the cursor on the
   // second, which is where it would be redrawn without the question.
   terminal.screen.resize(20, true);
@@ -32,11 +68,8 @@ Deno.test("LineEditor redraws a rewrapped row from its start when narrowed past 
 });
 
 Deno.test("LineEditor redraws a cut row in place when narrowed past the cursor", async () => {
-  const terminal = new FakeTerminal();
-  const editor = terminal.editor();
-  const { reading } = await typed(terminal, editor, TEXT);
-  terminal.screen.resize(20);
-  await editor.resize();
+  const { terminal, reading, narrow } = await editing();
+  await narrow(20);
   await until(() => terminal.screen.line() === `> ${TEXT.slice(-17)}`);
   // The row above is not taken for the row's start.
   assertEquals(terminal.screen.line(0), "earlier output");
@@ -47,17 +80,15 @@ Deno.test("LineEditor redraws a cut row in place when narrowed past the cursor",
 });
 
 Deno.test("LineEditor redraws in place, and stops asking, when the terminal does not say where the cursor is", async () => {
-  const terminal = new FakeTerminal();
-  terminal.answers = "never";
-  const editor = terminal.editor(20);
-  const { reading } = await typed(terminal, editor, TEXT);
-  terminal.screen.resize(20);
-  await editor.resize();
+  const { terminal, reading, narrow } = await editing({
+    answers: "never",
+    timeout: 20,
+  });
+  await narrow(20);
   assertEquals(terminal.screen.line(), `> ${TEXT}`.slice(0, 20));
   await until(() => terminal.screen.line() === `> ${TEXT.slice(-17)}`);
   // Asked once and never answered: the next narrowing redraws at once.
-  terminal.screen.resize(15);
-  await editor.resize();
+  await narrow(15);
   assertEquals(terminal.screen.line(), `> ${TEXT.slice(-12)}`);
   assertEquals(terminal.questions, 1);
   terminal.push("!\r");
@@ -65,12 +96,10 @@ Deno.test("LineEditor redraws in place, and stops asking, when the terminal does
 });
 
 Deno.test("LineEditor takes a key typed before the answer as the line's, and the late answer out of the input", async () => {
-  const terminal = new FakeTerminal();
-  terminal.answers = "held";
-  const editor = terminal.editor(60_000);
-  const { reading } = await typed(terminal, editor, TEXT);
-  terminal.screen.resize(20, true);
-  await editor.resize();
+  const { terminal, reading, narrow } = await editing({
+    answers: "held",
+  });
+  await narrow(20, true);
   // The key first: the row is redrawn where the cursor is, then the key.
   terminal.push("!");
   await until(() => terminal.screen.line() === `> ${TEXT.slice(-16)}!`);
@@ -88,12 +117,10 @@ Deno.test("LineEditor takes a key typed before the answer as the line's, and the
 });
 
 Deno.test("LineEditor waits for the rest of an answer cut by the end of a read", async () => {
-  const terminal = new FakeTerminal();
-  terminal.answers = "held";
-  const editor = terminal.editor(60_000);
-  const { reading } = await typed(terminal, editor, TEXT);
-  terminal.screen.resize(20, true);
-  await editor.resize();
+  const { terminal, reading, narrow } = await editing({
+    answers: "held",
+  });
+  await narrow(20, true);
   assertEquals(terminal.held.splice(0), ["\x1b[3;13R"]);
   terminal.push("\x1b[3;1");
   await until(() => terminal.drained);
@@ -110,17 +137,16 @@ Deno.test("LineEditor waits for the rest of an answer cut by the end of a read",
 });
 
 Deno.test("LineEditor does not move up over earlier output when narrowed and widened before the answers", async () => {
-  const terminal = new FakeTerminal(60);
-  terminal.answers = "held";
-  const editor = terminal.editor(60_000);
   // The cursor at column 50. Cut at 21 columns it is at 20, and widened to
   // 30 it stays there: where a rewrapping terminal would put it too.
   const text = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUV";
-  const { reading } = await typed(terminal, editor, text);
-  terminal.screen.resize(21);
-  await editor.resize();
-  terminal.screen.resize(30);
-  await editor.resize();
+  const { terminal, reading, narrow } = await editing({
+    answers: "held",
+    columns: 60,
+    text,
+  });
+  await narrow(21);
+  await narrow(30);
   assertEquals(terminal.held, ["\x1b[2;21R", "\x1b[2;21R"]);
   terminal.release();
   await until(() => terminal.screen.line() === `> ${text.slice(-27)}`);
@@ -131,14 +157,11 @@ Deno.test("LineEditor does not move up over earlier output when narrowed and wid
 });
 
 Deno.test("LineEditor draws the row once the last of several answers comes", async () => {
-  const terminal = new FakeTerminal();
-  terminal.answers = "held";
-  const editor = terminal.editor(60_000);
-  const { reading } = await typed(terminal, editor, TEXT);
-  terminal.screen.resize(25);
-  await editor.resize();
-  terminal.screen.resize(20);
-  await editor.resize();
+  const { terminal, reading, narrow } = await editing({
+    answers: "held",
+  });
+  await narrow(25);
+  await narrow(20);
   const [first, last] = terminal.held.splice(0);
   terminal.push(first!);
   await until(() => terminal.drained);
@@ -159,16 +182,12 @@ Deno.test("LineEditor ends reading, other than at Enter, only once the answers s
   ] as const;
   for (const [end, keys] of ends) {
     await t.step(end, async () => {
-      const terminal = new FakeTerminal();
-      terminal.answers = "held";
-      const editor = terminal.editor(60_000);
       const abort = new AbortController();
-      terminal.screen.write("earlier output\r\n");
-      const reading = editor.readLine("> ", { signal: abort.signal });
-      terminal.push(TEXT);
-      await until(() => terminal.screen.line() === `> ${TEXT}`);
-      terminal.screen.resize(20, true);
-      await editor.resize();
+      const { terminal, editor, reading, narrow } = await editing({
+        answers: "held",
+        signal: abort.signal,
+      });
+      await narrow(20, true);
       let settled = false;
       const ended = reading.then(
         (line) => (settled = true, line),
@@ -198,12 +217,10 @@ Deno.test("LineEditor ends reading, other than at Enter, only once the answers s
 });
 
 Deno.test("LineEditor ends a line at Enter at once, taking a late answer out of the next line", async () => {
-  const terminal = new FakeTerminal();
-  terminal.answers = "held";
-  const editor = terminal.editor(60_000);
-  const { reading } = await typed(terminal, editor, TEXT);
-  terminal.screen.resize(20, true);
-  await editor.resize();
+  const { terminal, editor, reading, narrow } = await editing({
+    answers: "held",
+  });
+  await narrow(20, true);
   let settled = false;
   reading.then(() => settled = true);
   terminal.push("\r");
@@ -222,12 +239,11 @@ Deno.test("LineEditor ends a line at Enter at once, taking a late answer out of 
 });
 
 Deno.test("LineEditor does not wait long at Ctrl-C for a terminal that does not answer", async () => {
-  const terminal = new FakeTerminal();
-  terminal.answers = "never";
-  const editor = terminal.editor(20);
-  const { reading } = await typed(terminal, editor, TEXT);
-  terminal.screen.resize(20);
-  await editor.resize();
+  const { terminal, editor, reading, narrow } = await editing({
+    answers: "never",
+    timeout: 20,
+  });
+  await narrow(20);
   const started = performance.now();
   terminal.push("\x15\x03");
   await assertRejects(() => reading, InterruptedError);
@@ -241,23 +257,18 @@ Deno.test("LineEditor does not wait long at Ctrl-C for a terminal that does not 
 });
 
 Deno.test("LineEditor counts an answer missing long after its question as lost", async () => {
-  const terminal = new FakeTerminal();
-  const editor = terminal.editor(20);
-  const { reading } = await typed(terminal, editor, TEXT);
-  terminal.screen.resize(30);
-  await editor.resize();
+  const { terminal, reading, narrow } = await editing({ timeout: 20 });
+  await narrow(30);
   await until(() => terminal.screen.line() === `> ${TEXT.slice(-27)}`);
   // The next answer is lost; the row is redrawn in place after 20 ms.
   terminal.answers = "held";
-  terminal.screen.resize(25);
-  await editor.resize();
+  await narrow(25);
   terminal.held.splice(0);
   await until(() => terminal.screen.line() === `> ${TEXT.slice(-22)}`);
   await new Promise((resolve) => setTimeout(resolve, 100));
   // Answered again: the rewrapped row is redrawn from its start.
   terminal.answers = "at once";
-  terminal.screen.resize(20, true);
-  await editor.resize();
+  await narrow(20, true);
   await until(() => terminal.screen.line() === `> ${TEXT.slice(-17)}`);
   assertEquals(terminal.screen.rows.length, 2);
   assertEquals(terminal.screen.line(0), "earlier output");
@@ -266,18 +277,16 @@ Deno.test("LineEditor counts an answer missing long after its question as lost",
 });
 
 Deno.test("LineEditor asks again a terminal whose first answer came late", async () => {
-  const terminal = new FakeTerminal();
-  terminal.answers = "held";
-  const editor = terminal.editor(20);
-  const { reading } = await typed(terminal, editor, TEXT);
-  terminal.screen.resize(25);
-  await editor.resize();
+  const { terminal, reading, narrow } = await editing({
+    answers: "held",
+    timeout: 20,
+  });
+  await narrow(25);
   await until(() => terminal.screen.line() === `> ${TEXT.slice(-22)}`);
   terminal.release();
   await until(() => terminal.drained);
   await settle();
-  terminal.screen.resize(20);
-  await editor.resize();
+  await narrow(20);
   assertEquals(terminal.questions, 2);
   terminal.release();
   await until(() => terminal.screen.line() === `> ${TEXT.slice(-17)}`);
@@ -286,16 +295,12 @@ Deno.test("LineEditor asks again a terminal whose first answer came late", async
 });
 
 Deno.test("LineEditor ends reading at an abort once the rest of a cut answer comes", async () => {
-  const terminal = new FakeTerminal();
-  terminal.answers = "held";
-  const editor = terminal.editor(60_000);
   const abort = new AbortController();
-  terminal.screen.write("earlier output\r\n");
-  const reading = editor.readLine("> ", { signal: abort.signal });
-  terminal.push(TEXT);
-  await until(() => terminal.screen.line() === `> ${TEXT}`);
-  terminal.screen.resize(20, true);
-  await editor.resize();
+  const { terminal, reading, narrow } = await editing({
+    answers: "held",
+    signal: abort.signal,
+  });
+  await narrow(20, true);
   const [answer] = terminal.held.splice(0);
   terminal.push(answer!.slice(0, 5));
   await until(() => terminal.drained);
