@@ -273,12 +273,10 @@ export class LineEditor {
    * of them before), redrawing the row where the last one says it starts.
    */
   async #takeAnswers(bytes: Uint8Array): Promise<Uint8Array> {
-    const { pending } = this.#state;
-    if (pending.length > 0) {
-      bytes = concat(pending, bytes);
-      this.#state = { ...this.#state, pending: new Uint8Array(0) };
-    }
-    const taken = this.#questions.take(bytes, this.#state.columns);
+    const taken = this.#questions.take(
+      this.#withPending(bytes),
+      this.#state.columns,
+    );
     if (taken.rows !== undefined) await this.#redraw(taken.rows);
     return taken.bytes;
   }
@@ -296,9 +294,8 @@ export class LineEditor {
         const chunk = await this.#read(stop.signal);
         if (chunk === null) this.#ended = true;
         else {
-          const { pending } = this.#state;
-          this.#state = { ...this.#state, pending: new Uint8Array(0) };
-          const bytes = concat(concat(pending, this.#rest), chunk);
+          // No question is open: the width is not needed.
+          const bytes = this.#withPending(concat(this.#rest, chunk));
           this.#rest = this.#questions.take(bytes, 0).bytes;
         }
       }
@@ -308,6 +305,14 @@ export class LineEditor {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** `bytes` after what was held back of the input, which is let go. */
+  #withPending(bytes: Uint8Array): Uint8Array {
+    const { pending } = this.#state;
+    if (pending.length === 0) return bytes;
+    this.#state = { ...this.#state, pending: new Uint8Array(0) };
+    return concat(pending, bytes);
   }
 
   /** Applies keys; the line if one ended, `null` at Ctrl-D. */
