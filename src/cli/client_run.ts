@@ -77,12 +77,20 @@ async function runStream(
     Deno.stdin.isTerminal(),
     Deno.stdout.isTerminal(),
   );
+  const editor = editing
+    ? new LineEditor({ input: editorKeys, columns: terminalColumns })
+    : undefined;
   // A signal that ends the client (Ctrl-C while no line is being edited:
-  // connecting, waiting for an echo; or a kill): the terminal back to normal
-  // first (it is in raw or cbreak mode all session), end its line, and exit
-  // as the signal would have.
+  // connecting, waiting for an echo; or a kill): the answers the terminal
+  // still owes the editor read, so that none is typed into the shell, the
+  // terminal back to normal (it is in raw or cbreak mode all session), its
+  // line ended, and an exit as the signal would have made.
+  let stopping = false;
   const onStop = STOP_SIGNALS.map(([signal, code]) =>
-    [signal, (): void => {
+    [signal, async (): Promise<void> => {
+      if (stopping) return;
+      stopping = true;
+      await editor?.finish().catch(() => {});
       // The terminal shows ^C itself, but not in cbreak mode (no echo).
       const shown = signal === "SIGINT" && inCbreak ? "^C\n" : "\n";
       restoreTerminal();
@@ -90,13 +98,13 @@ async function runStream(
       Deno.exit(code);
     }] as const
   );
-  if (editing) {
+  if (editor !== undefined) {
     for (const [signal, stop] of onStop) Deno.addSignalListener(signal, stop);
   }
   try {
-    return await converse(options, output, editing);
+    return await converse(options, output, editor);
   } finally {
-    if (editing) {
+    if (editor !== undefined) {
       for (const [signal, stop] of onStop) {
         Deno.removeSignalListener(signal, stop);
       }
@@ -143,7 +151,7 @@ function restoreTerminal(): void {
 async function converse(
   options: ClientArgs,
   output: WritableStream<Uint8Array>,
-  editing: boolean,
+  editor: LineEditor | undefined,
 ): Promise<ClientRunResult> {
   using conn = await open(options);
   if (options.interactive && !options.quiet) {
@@ -159,9 +167,6 @@ async function converse(
     writeText(Deno.stderr, `Connected to ${where} (${quit})\n`);
   }
   const prompt = "> ";
-  const editor = editing
-    ? new LineEditor({ input: editorKeys, columns: terminalColumns })
-    : undefined;
   const lines = editor === undefined ? undefined : editorInput(editor, prompt);
   // A resized terminal gets the line redrawn at its new width at once.
   const onResize = (): void => void editor?.resize().catch(() => {});
@@ -176,7 +181,7 @@ async function converse(
         mode: options.raw ? "raw" : "lines",
         interactive: options.interactive,
         // The editor shows the prompt itself.
-        prompt: editing ? "" : prompt,
+        prompt: editor === undefined ? prompt : "",
         quitWord: options.quitWord,
         verify: options.verify,
         readTimeout: options.readTimeout,

@@ -97,7 +97,8 @@ export interface EditorInput {
   readable: ReadableStream<Uint8Array>;
   /**
    * Resolves once the editor has let go of the terminal (back from raw
-   * mode, its line ended) after the stream was cancelled or ended.
+   * mode, its line ended, the answers it asked the terminal for read)
+   * after the stream was cancelled or ended.
    */
   settled(): Promise<void>;
 }
@@ -130,6 +131,9 @@ export function editorInput(editor: LineEditor, prompt: string): EditorInput {
     readable,
     async settled(): Promise<void> {
       await reading?.catch(() => {});
+      // Answers the terminal still owes the editor: read, not left for the
+      // shell.
+      await editor.finish();
     },
   };
 }

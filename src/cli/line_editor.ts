@@ -5,6 +5,13 @@
 // this file only reads keys and writes what it says. Not part of the
 // library.
 
+import {
+  InterruptedError,
+  type KeyInput,
+  type LineEditorOptions,
+  type ReadLineOptions,
+  type TerminalOutput,
+} from "./line_editor_options.ts";
 import { isCursorReportPrefix } from "./line_keys.ts";
 import { ResizeQuestions } from "./line_resize.ts";
 import {
@@ -17,76 +24,13 @@ import {
   startLine,
 } from "./line_state.ts";
 
-/** Where keys come from: `Deno.stdin`, or anything shaped like it. */
-export interface KeyInput {
-  /** Reads some bytes into `p`; `null` at the end of input. */
-  read(p: Uint8Array): Promise<number | null>;
-  /** Switches the terminal to raw mode and back; absent off a terminal. */
-  setRaw?(mode: boolean): void;
-}
-
-/** Where the line is drawn: `Deno.stdout`, or anything shaped like it. */
-export interface TerminalOutput {
-  /** Writes some of `p`; resolves with how many bytes were written. */
-  write(p: Uint8Array): Promise<number>;
-}
-
-/** Options for {@linkcode LineEditor}. */
-export interface LineEditorOptions {
-  /**
-   * Where keys come from.
-   * @default {Deno.stdin}
-   */
-  input?: KeyInput;
-  /**
-   * Where the line is drawn.
-   * @default {Deno.stdout}
-   */
-  output?: TerminalOutput;
-  /**
-   * Width of the terminal, asked before each redraw.
-   * @default {() => Deno.consoleSize().columns}
-   */
-  columns?: () => number;
-  /**
-   * Lines of history kept for Up and Down.
-   * @default {500}
-   */
-  historyLimit?: number;
-  /**
-   * How long, in ms, a terminal narrowed past the cursor has to say where
-   * the cursor went (it may have rewrapped the row) before the row is
-   * redrawn where the cursor is.
-   * @default {500}
-   */
-  reportTimeout?: number;
-}
-
-/** Options for {@linkcode LineEditor.readLine}. */
-export interface ReadLineOptions {
-  /**
-   * Stops waiting: `readLine` rejects with the signal's reason, and the
-   * terminal is back in its normal mode.
-   */
-  signal?: AbortSignal;
-}
-
-/**
- * Thrown by {@linkcode LineEditor.readLine} when Ctrl-C is pressed. The
- * editor has already shown `^C` and ended the line; a program exits with
- * status 130.
- */
-export class InterruptedError extends Error {
-  /**
-   * Makes the error.
-   *
-   * @param message What happened.
-   */
-  constructor(message = "Interrupted") {
-    super(message);
-    this.name = "InterruptedError";
-  }
-}
+export {
+  InterruptedError,
+  type KeyInput,
+  type LineEditorOptions,
+  type ReadLineOptions,
+  type TerminalOutput,
+};
 
 const encoder = new TextEncoder();
 const READ_SIZE = 64 * 1024;
@@ -148,6 +92,7 @@ export class LineEditor {
   #buffer = new Uint8Array(READ_SIZE);
   #ended = false;
   #busy = false;
+  #finishing: Promise<void> | undefined;
   /** Whether keys are being edited (not before the line, nor after it). */
   #editing = false;
   readonly #questions: ResizeQuestions;
@@ -179,10 +124,11 @@ export class LineEditor {
    * start once it answers (or after `reportTimeout`, or at the next key).
    * A terminal that let its first question time out is not asked again
    * until an answer comes. Answers still to come when a line is entered
-   * are taken out of the next line's input; when reading ends any other
-   * way (Ctrl-C, Ctrl-D, the end of input, an abort), they are waited for,
-   * no longer than `reportTimeout` after the last question, so that none
-   * is typed into what runs after the editor.
+   * are taken out of the next line's input (or read by
+   * {@linkcode LineEditor.finish}); when reading ends any other way
+   * (Ctrl-C, Ctrl-D, the end of input, an abort), they are waited for, no
+   * longer than `reportTimeout` after the last question, so that none is
+   * typed into what runs after the editor.
    *
    * @returns When the row, or the question, has been written.
    */
@@ -195,6 +141,27 @@ export class LineEditor {
     this.#state = resizeLine(this.#state, columns).state;
     if (!this.#questions.ask(column, columns)) return await this.#redraw(0);
     await this.#write(QUERY_CURSOR);
+  }
+
+  /**
+   * Reads the answers to resize questions still to come, no longer than
+   * `reportTimeout` after the last question, so that none is typed into
+   * what runs after the editor (call it before leaving raw or cbreak mode);
+   * keys read with them are kept for the next line. Does nothing while a
+   * line is read; a line asked for meanwhile waits for it.
+   *
+   * @returns When no answer is awaited any more, or none can come in time.
+   */
+  finish(): Promise<void> {
+    if (this.#busy || !this.#questions.waiting) {
+      return this.#finishing ?? Promise.resolve();
+    }
+    this.#busy = true;
+    this.#finishing = this.#drain().finally(() => {
+      this.#busy = false;
+      this.#finishing = undefined;
+    });
+    return this.#finishing;
   }
 
   /** Lines entered so far, oldest first, as Up recalls them. */
@@ -218,6 +185,7 @@ export class LineEditor {
     options: ReadLineOptions = {},
   ): Promise<string | null> {
     const { signal } = options;
+    await this.#finishing;
     signal?.throwIfAborted();
     if (this.#busy) throw new TypeError("A line is already being read");
     if (this.#ended && this.#rest.length === 0) return null;

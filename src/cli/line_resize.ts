@@ -6,8 +6,14 @@
 import { findCursorReport } from "./line_keys.ts";
 import { rowsAbove } from "./line_view.ts";
 
-/** Timeouts after the last question from which its answers count as lost. */
-const LOST_AFTER = 4;
+/**
+ * Timeouts after its question from which an answer still missing counts as
+ * lost: long past any terminal's delay, and short enough for a lost answer
+ * to cost only the questions asked soon after it.
+ */
+const LOST_AFTER = 20;
+/** Most answers owed at once; older ones count as lost. */
+const MAX_OWED = 64;
 
 /** A resize waiting for the terminal to say where the cursor went. */
 interface Question {
@@ -33,18 +39,22 @@ export interface Taken {
  * The questions a line editor has asked after resizes, and their answers.
  * Every answer asked for is taken out of the input, however late it comes;
  * only the last one, while its question is open, says where the row is.
- * Answers still missing four timeouts after the last question are taken as
- * lost. A terminal that let its first question time out is not asked again
- * until an answer from it comes.
+ * Each answer is matched with the oldest question still owed one (a
+ * terminal answers in order), so that a slow answer is never taken for a
+ * later question's. An answer still missing twenty timeouts after its
+ * question counts as lost; until then it costs the questions asked after
+ * it their answers (their rows are redrawn where the cursor is). A
+ * terminal that let its first question time out is not asked again until
+ * an answer from it comes.
  */
 export class ResizeQuestions {
   readonly #timeout: number;
   readonly #onTimeout: () => void;
   #open: Question | undefined;
-  #unanswered = 0;
+  /** When each question still owed an answer was asked, oldest first. */
+  readonly #owed: number[] = [];
   #heard = false;
   #silent = false;
-  #asked = -Infinity;
 
   /**
    * Makes the tracker.
@@ -60,22 +70,20 @@ export class ResizeQuestions {
   /** Whether answers asked for have not all been read yet. */
   get waiting(): boolean {
     this.#forgetLost();
-    return this.#unanswered > 0;
-  }
-
-  /**
-   * Answers still missing long after the last question are taken as lost,
-   * so that one lost answer does not throw off the count for good.
-   */
-  #forgetLost(): void {
-    const lost = performance.now() - this.#asked > LOST_AFTER * this.#timeout;
-    if (this.#unanswered > 0 && lost) this.#unanswered = 0;
+    return this.#owed.length > 0;
   }
 
   /** How long, in ms, answers to the last question may still take. */
   get remaining(): number {
-    if (this.#unanswered === 0) return 0;
-    return Math.max(0, this.#asked + this.#timeout - performance.now());
+    const asked = this.#owed.at(-1);
+    if (asked === undefined) return 0;
+    return Math.max(0, asked + this.#timeout - performance.now());
+  }
+
+  /** Answers missing long after their questions count as lost. */
+  #forgetLost(): void {
+    const since = performance.now() - LOST_AFTER * this.#timeout;
+    while (this.#owed.length > 0 && this.#owed[0]! < since) this.#owed.shift();
   }
 
   /** The cursor's column as last drawn, while a question is open. */
@@ -94,7 +102,6 @@ export class ResizeQuestions {
    */
   ask(column: number, columns: number): boolean {
     const narrowest = Math.min(this.#open?.narrowest ?? columns, columns);
-    this.#forgetLost();
     this.close();
     if (column < columns || this.#silent) return false;
     const timer = setTimeout(() => {
@@ -104,8 +111,8 @@ export class ResizeQuestions {
       this.#onTimeout();
     }, this.#timeout);
     this.#open = { column, narrowest, timer };
-    this.#unanswered++;
-    this.#asked = performance.now();
+    this.#owed.push(performance.now());
+    if (this.#owed.length > MAX_OWED) this.#owed.shift();
     return true;
   }
 
@@ -126,8 +133,7 @@ export class ResizeQuestions {
    */
   take(bytes: Uint8Array, columns: number): Taken {
     let rows: number | undefined;
-    this.#forgetLost();
-    while (this.#unanswered > 0) {
+    while (this.waiting) {
       const found = findCursorReport(bytes);
       if (found === undefined) break;
       const rest = new Uint8Array(bytes.length - (found.end - found.start));
@@ -136,8 +142,10 @@ export class ResizeQuestions {
       bytes = rest;
       this.#heard = true;
       this.#silent = false;
+      // The oldest question's answer; the open one's if none is older.
+      this.#owed.shift();
       const open = this.#open;
-      if (--this.#unanswered > 0 || open === undefined) continue;
+      if (this.#owed.length > 0 || open === undefined) continue;
       this.close();
       rows = rowsAbove(open.column, columns, found.column - 1, open.narrowest);
     }

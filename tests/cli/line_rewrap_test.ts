@@ -256,6 +256,29 @@ Deno.test("LineEditor does not wait long at Ctrl-C for a terminal that does not 
   assertEquals(await editor.readLine("> "), "x");
 });
 
+Deno.test("LineEditor does not take a slow answer for a later question's", async () => {
+  const { terminal, reading, narrow } = await editing({
+    answers: "held",
+    timeout: 20,
+  });
+  await narrow(30);
+  terminal.release();
+  await until(() => terminal.screen.line() === `> ${TEXT.slice(-27)}`);
+  // The next answer is slow: the row is redrawn in place after 20 ms.
+  await narrow(25);
+  await until(() => terminal.screen.line() === `> ${TEXT.slice(-22)}`);
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  await narrow(20, true);
+  assertEquals(terminal.held.length, 2);
+  // Both answers at once: the first is the slow one's, the last is used.
+  terminal.release();
+  await until(() => terminal.screen.rows.length === 2);
+  assertEquals(terminal.screen.line(0), "earlier output");
+  assertEquals(terminal.screen.line(1), `> ${TEXT.slice(-17)}`);
+  terminal.push("\r");
+  assertEquals(await reading, TEXT);
+});
+
 Deno.test("LineEditor counts an answer missing long after its question as lost", async () => {
   const { terminal, reading, narrow } = await editing({ timeout: 20 });
   await narrow(30);
@@ -265,11 +288,16 @@ Deno.test("LineEditor counts an answer missing long after its question as lost",
   await narrow(25);
   terminal.held.splice(0);
   await until(() => terminal.screen.line() === `> ${TEXT.slice(-22)}`);
-  await new Promise((resolve) => setTimeout(resolve, 100));
-  // Answered again: the rewrapped row is redrawn from its start.
+  // Answered again, soon: the answer is taken for the lost one, and the
+  // row is redrawn in place.
   terminal.answers = "at once";
-  await narrow(20, true);
+  await narrow(20);
   await until(() => terminal.screen.line() === `> ${TEXT.slice(-17)}`);
+  // Long after (twenty timeouts), answers are used again: the rewrapped
+  // row is redrawn from its start.
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  await narrow(15, true);
+  await until(() => terminal.screen.line() === `> ${TEXT.slice(-12)}`);
   assertEquals(terminal.screen.rows.length, 2);
   assertEquals(terminal.screen.line(0), "earlier output");
   terminal.push("\r");

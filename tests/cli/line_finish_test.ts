@@ -1,0 +1,108 @@
+// Copyright the deno-echo authors. MIT license.
+
+// The answers a terminal still owes the line editor when a session ends
+// after a line was entered: read by `finish()`, not typed into the shell.
+
+import { assert, assertEquals } from "@std/assert";
+import { editorInput } from "../../src/cli/client_terminal.ts";
+import type { LineEditor } from "../../src/cli/line_editor.ts";
+import { FakeTerminal, typed, until } from "./_fake_terminal.ts";
+
+const TEXT = "abcdefghijklmnopqrstuvwxyz0123";
+
+/** A few turns of the event loop: enough for a read to be taken in. */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 5; i++) await new Promise((r) => setTimeout(r, 0));
+}
+
+/** A line entered at Enter while the answer to a resize is still owed. */
+async function entered(
+  answers: "held" | "never",
+  timeout = 60_000,
+): Promise<{ terminal: FakeTerminal; editor: LineEditor }> {
+  const terminal = new FakeTerminal();
+  terminal.answers = answers;
+  const editor = terminal.editor(timeout);
+  const { reading } = await typed(terminal, editor, TEXT);
+  terminal.screen.resize(20, true);
+  await editor.resize();
+  terminal.push("\r");
+  assertEquals(await reading, TEXT);
+  return { terminal, editor };
+}
+
+Deno.test("LineEditor.finish() resolves at once when no answer is owed", async () => {
+  const terminal = new FakeTerminal();
+  const editor = terminal.editor();
+  await editor.finish();
+  assertEquals(terminal.reads, 0);
+});
+
+Deno.test("LineEditor.finish() reads the answers still owed, and keeps keys that came with them", async () => {
+  const { terminal, editor } = await entered("held");
+  let finished = false;
+  const finishing = editor.finish().then(() => finished = true);
+  await settle();
+  assert(!finished, "finished before the answer came");
+  assertEquals(terminal.held.length, 1);
+  terminal.push(terminal.held.splice(0).join("") + "next\r");
+  await finishing;
+  // The answer is not taken for keys; what came with it is the next line's.
+  assertEquals(await editor.readLine("> "), "next");
+});
+
+Deno.test("LineEditor.finish() does not wait long for a terminal that does not answer", async () => {
+  const { terminal, editor } = await entered("never", 20);
+  const started = performance.now();
+  await editor.finish();
+  // Not a speed check: a bound far above the 20 ms it may wait.
+  const waited = performance.now() - started;
+  assert(waited < 5_000, `waited ${waited} ms`);
+  // The read left waiting is the next line's.
+  terminal.push("x\r");
+  assertEquals(await editor.readLine("> "), "x");
+});
+
+Deno.test("LineEditor.readLine() asked for during finish() waits for it", async () => {
+  const { terminal, editor } = await entered("held");
+  const finishing = editor.finish();
+  const next = editor.readLine("> ");
+  await settle();
+  terminal.push(terminal.held.splice(0).join("") + "next\r");
+  await finishing;
+  assertEquals(await next, "next");
+});
+
+Deno.test("LineEditor.finish() does nothing while a line is read", async () => {
+  const { terminal, editor } = await entered("held");
+  const next = editor.readLine("> ");
+  await settle();
+  await editor.finish();
+  terminal.push(terminal.held.splice(0).join("") + "next\r");
+  assertEquals(await next, "next");
+});
+
+Deno.test("editorInput().settled() reads the answers still owed once the session ends", async () => {
+  const terminal = new FakeTerminal();
+  terminal.answers = "held";
+  const editor = terminal.editor();
+  const input = editorInput(editor, "> ");
+  const reader = input.readable.getReader();
+  const line = reader.read();
+  terminal.push(TEXT);
+  await until(() => terminal.screen.line() === `> ${TEXT}`);
+  terminal.screen.resize(20, true);
+  await editor.resize();
+  terminal.push("\r");
+  assertEquals(new TextDecoder().decode((await line).value), TEXT + "\n");
+  // The session ends (the quit word echoed, the server gone).
+  await reader.cancel();
+  let settled = false;
+  const settling = input.settled().then(() => settled = true);
+  await settle();
+  assert(!settled, "settled before the answer came");
+  terminal.release();
+  await settling;
+  await until(() => terminal.drained);
+  assertEquals(terminal.modes, [true, false]);
+});
