@@ -74,15 +74,23 @@ Deno.test("ResizeQuestions uses only the last of several answers", () => {
   assertEquals(last, { text: "", rows: 1 });
 });
 
-Deno.test("ResizeQuestions does not take a slow answer for a later question's", async () => {
+/**
+ * Questions from a terminal that answered once, then twice unanswered so
+ * far: at 22 columns, and at 20 five timeouts later (open).
+ */
+async function askedLongAfter(): Promise<ResizeQuestions> {
   const questions = new ResizeQuestions(TIMEOUT, () => {});
   // Heard once, so it is asked again after a timeout.
   assert(questions.ask(30, 25));
   assertEquals(take(questions, answer(6), 25).rows, 1);
   assert(questions.ask(30, 22));
-  // Long past its timeout, the answer not come yet.
   await sleep(TIMEOUT * 5);
   assert(questions.ask(30, 20));
+  return questions;
+}
+
+Deno.test("ResizeQuestions does not take a slow answer for a later question's", async () => {
+  const questions = await askedLongAfter();
   // The slow answer comes first and is taken out, unused.
   assertEquals(take(questions, answer(9), 20), { text: "", rows: undefined });
   assert(questions.waiting);
@@ -91,14 +99,9 @@ Deno.test("ResizeQuestions does not take a slow answer for a later question's", 
 });
 
 Deno.test("ResizeQuestions lets a lost answer cost only the questions asked soon after it", async () => {
-  const questions = new ResizeQuestions(TIMEOUT, () => {});
-  assert(questions.ask(30, 25));
-  assertEquals(take(questions, answer(6), 25).rows, 1);
-  // This one's answer is lost.
-  assert(questions.ask(30, 22));
-  await sleep(TIMEOUT * 5);
-  assert(questions.ask(30, 20));
-  // Its answer is matched with the lost one's question: taken out, unused.
+  // The first unanswered question's answer is lost.
+  const questions = await askedLongAfter();
+  // The last's answer is matched with the lost one's question: taken out, unused.
   assertEquals(take(questions, answer(11), 20), { text: "", rows: undefined });
   assert(questions.waiting);
   // The last question's answer is owed still, until twenty timeouts after
