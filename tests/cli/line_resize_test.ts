@@ -51,12 +51,18 @@ Deno.test("ResizeQuestions takes the answer out of the input and says where the 
   assertEquals(questions.column, undefined);
 });
 
-Deno.test("ResizeQuestions takes a late answer out of the input but does not use it", async () => {
-  let timedOut = 0;
-  const questions = new ResizeQuestions(TIMEOUT, () => timedOut++);
+/** Questions whose first, at 20 columns, has timed out unanswered. */
+async function timedOut(): Promise<ResizeQuestions> {
+  let timeouts = 0;
+  const questions = new ResizeQuestions(TIMEOUT, () => timeouts++);
   assert(questions.ask(30, 20));
   await sleep(TIMEOUT * 2);
-  assertEquals(timedOut, 1);
+  assertEquals(timeouts, 1);
+  return questions;
+}
+
+Deno.test("ResizeQuestions takes a late answer out of the input but does not use it", async () => {
+  const questions = await timedOut();
   const { text, rows } = take(questions, `${answer(11)}x`, 20);
   assertEquals(text, "x");
   assertEquals(rows, undefined);
@@ -115,11 +121,7 @@ Deno.test("ResizeQuestions lets a lost answer cost only the questions asked soon
 });
 
 Deno.test("ResizeQuestions stops asking a terminal that never answered, and asks again once it does", async () => {
-  let timedOut = 0;
-  const questions = new ResizeQuestions(TIMEOUT, () => timedOut++);
-  assert(questions.ask(30, 20));
-  await sleep(TIMEOUT * 2);
-  assertEquals(timedOut, 1);
+  const questions = await timedOut();
   assertEquals(questions.ask(30, 15), false);
   // The first answer, late: heard, so asked again.
   assertEquals(take(questions, answer(1), 15).text, "");
