@@ -96,6 +96,8 @@ export class LineEditor {
   /** Whether keys are being edited (not before the line, nor after it). */
   #editing = false;
   readonly #questions: ResizeQuestions;
+  /** The last write asked for, settled once it is done (or failed). */
+  #writing: Promise<void> = Promise.resolve();
 
   /**
    * Makes an editor; the terminal is untouched until the first readLine.
@@ -339,12 +341,26 @@ export class LineEditor {
     return result.chunk;
   }
 
-  async #write(text: string): Promise<void> {
-    if (text === "") return;
+  /**
+   * Writes `text` in full once every write asked for before it is done: a
+   * redraw from a timer or a resize never lands inside a row still being
+   * written. Each caller gets its own write's failure.
+   */
+  #write(text: string): Promise<void> {
+    if (text === "") return Promise.resolve();
     const bytes = encoder.encode(text);
-    for (let off = 0; off < bytes.length;) {
-      off += await this.#output.write(bytes.subarray(off));
-    }
+    const written = this.#writing.then(() => writeAll(this.#output, bytes));
+    this.#writing = written.catch(() => {});
+    return written;
+  }
+}
+
+async function writeAll(
+  output: TerminalOutput,
+  bytes: Uint8Array,
+): Promise<void> {
+  for (let off = 0; off < bytes.length;) {
+    off += await output.write(bytes.subarray(off));
   }
 }
 

@@ -19,9 +19,17 @@ export class FakeTerminal {
   readonly screen: Screen;
   readonly modes: boolean[] = [];
   readonly #chunks: (Uint8Array | null | Error)[] = [];
+  readonly #decoder = new TextDecoder();
   #waiting: (() => void) | undefined;
   reads = 0;
   failWrites = false;
+  /**
+   * Most bytes a write takes, each write a timer turn later (0: all of it,
+   * at once).
+   */
+  writeLimit = 0;
+  /** Writes started and not yet done. */
+  writing = 0;
   answers: Answers = "at once";
   /** Questions written by the editor. */
   questions = 0;
@@ -76,12 +84,19 @@ export class FakeTerminal {
         setRaw: (mode) => this.modes.push(mode),
       },
       output: {
-        write: (p) => {
+        write: async (p) => {
           if (this.failWrites) {
-            return Promise.reject(new Deno.errors.BrokenPipe("Broken pipe"));
+            throw new Deno.errors.BrokenPipe("Broken pipe");
           }
-          this.screen.write(new TextDecoder().decode(p));
-          return Promise.resolve(p.length);
+          if (this.writeLimit > 0) {
+            this.writing++;
+            await new Promise((resolve) => setTimeout(resolve, 0));
+            this.writing--;
+            p = p.subarray(0, this.writeLimit);
+          }
+          // A character split between writes is decoded once it is whole.
+          this.screen.write(this.#decoder.decode(p, { stream: true }));
+          return p.length;
         },
       },
       columns: () => this.screen.columns,

@@ -14,6 +14,9 @@ export class Screen {
   row = 0;
   column = 0;
 
+  /** The start of a sequence that the last write ended in. */
+  #cut = "";
+
   /** Gets the answers to `CSI 6n`, as the terminal types them. */
   onReport: ((answer: string) => void) | undefined;
 
@@ -55,8 +58,14 @@ export class Screen {
     this.columns = columns;
   }
 
-  /** Interprets `output`; throws on anything it does not understand. */
+  /**
+   * Interprets `output`; throws on anything it does not understand. A
+   * sequence cut off at its end is kept for the next write, as a terminal
+   * keeps it.
+   */
   write(output: string): void {
+    output = this.#cut + output;
+    this.#cut = "";
     // After ESC: CSI, a number, a letter.
     const sequence = /\[(\d*)([A-Za-z])/y;
     let i = 0;
@@ -72,6 +81,10 @@ export class Screen {
       } else if (c === "\x1b") {
         sequence.lastIndex = i + 1;
         const m = sequence.exec(output);
+        if (m === null && /^(\[\d*)?$/.test(output.slice(i + 1))) {
+          this.#cut = output.slice(i);
+          return;
+        }
         if (m === null) throw new Error(`Unknown sequence at ${i}`);
         // No number: 1, but 0 for an erase (from the cursor on).
         const none = m[2] === "J" || m[2] === "K" ? 0 : 1;

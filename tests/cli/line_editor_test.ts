@@ -176,3 +176,25 @@ Deno.test("LineEditor.readLine() reads one line at a time", async () => {
   assertEquals(await first, "ok");
   assertEquals(terminal.modes, [true, false]);
 });
+
+Deno.test("LineEditor writes a redraw after the row still being written, not into it", async () => {
+  const terminal = new FakeTerminal();
+  const editor = terminal.editor();
+  const text = "abcdefghij";
+  const reading = editor.readLine("> ");
+  terminal.push(text);
+  await until(() => terminal.screen.line() === `> ${text}`);
+  // Three bytes of echo, written one a turn; widened during the first.
+  terminal.writeLimit = 1;
+  terminal.push("xyz");
+  await until(() => terminal.writing > 0);
+  terminal.screen.resize(60);
+  const resized = editor.resize();
+  await until(() => terminal.screen.line() === `> ${text}xyz`);
+  await resized;
+  assertEquals(terminal.screen.line(), `> ${text}xyz`);
+  assertEquals(terminal.screen.column, 2 + text.length + 3);
+  terminal.writeLimit = 0;
+  terminal.push("\r");
+  assertEquals(await reading, `${text}xyz`);
+});
