@@ -10,7 +10,7 @@ import {
   assertMatch,
   assertStringIncludes,
 } from "@std/assert";
-import { CLIENT_COMMAND, runClient, spawn } from "../_helpers/cli.ts";
+import { CLIENT_COMMAND, run, runClient, spawn } from "../_helpers/cli.ts";
 import { bytes } from "../_helpers/util.ts";
 import { recordingServer } from "./_client.ts";
 
@@ -260,3 +260,85 @@ Deno.test({
     },
   );
 });
+
+Deno.test({
+  name:
+    "echo-client stopped by a signal while an echo is due reads the answer its terminal still owed it first",
+  ignore,
+}, async () => {
+  // A server that takes the line and never echoes it.
+  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const gotLine = Promise.withResolvers<void>();
+  const served = (async () => {
+    using conn = await listener.accept();
+    const buffer = new Uint8Array(64);
+    for (let n; (n = await conn.read(buffer).catch(() => null)) !== null;) {
+      if (buffer.subarray(0, n).includes(0x0a)) gotLine.resolve();
+    }
+  })().finally(() => gotLine.reject(new Error("Closed before a line came")));
+  const dir = await Deno.makeTempDir();
+  try {
+    const client = [
+      ...CLIENT_COMMAND,
+      "-q",
+      "127.0.0.1",
+      String(listener.addr.port),
+    ].map(quote).join(" ");
+    // The terminal's device and the client's pid; after the client, the
+    // next line typed, as what runs next would read it.
+    const line = `stty cols 40; tty > ${dir}/tty; sh -c ${
+      quote(`echo $$ > ${dir}/pid; exec ${client}`)
+    }; head -n 1 | cat -v`;
+    await using proc = spawn(
+      ["script"],
+      ["-q", "-e", "-c", line, "/dev/null"],
+      { stdin: true },
+    );
+    await proc.waitFor("stdout", "> ");
+    // Narrowed past the cursor: the client asks where the cursor went.
+    await proc.write("abcdefghijklmnopqrstuvwxyz0123");
+    await proc.waitFor("stdout", "0123");
+    const tty = (await Deno.readTextFile(`${dir}/tty`)).trim();
+    const resized = await run(["stty"], ["-F", tty, "cols", "20"]);
+    assertEquals(resized.code, 0, resized.stderr);
+    await proc.waitFor("stdout", "\x1b[6n");
+    // The line entered before the answer; a stop signal while its echo is
+    // due; the answer after that, as a slow terminal gives it.
+    await proc.write("\r");
+    await gotLine.promise;
+    const pid = Number(await Deno.readTextFile(`${dir}/pid`));
+    Deno.kill(pid, "SIGINT");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await proc.write("\x1b[5;3R");
+    // Typed once the client is gone: the next line read holds no answer.
+    await until(async () => !(await exists(`/proc/${pid}`)));
+    await proc.write("next\r");
+    const result = await proc.wait();
+    await served;
+    assertEquals(result.code, 0, JSON.stringify(result.stdout));
+    // What the shell's next program read, and the terminal echoed to it.
+    const after = result.stdout.slice(result.stdout.indexOf("\x1b[6n") + 4);
+    assertStringIncludes(after, "next");
+    assert(!after.includes("^[["), JSON.stringify(after));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Waits, 20 ms at a time and at most 10 s, until `done()`. */
+async function until(done: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    if (await done()) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error("Never happened");
+}
