@@ -55,6 +55,16 @@ function underTerminal(args: readonly string[], redirect = ""): string[] {
   return ["-q", "-e", "-c", `${command}${redirect}`, "/dev/null"];
 }
 
+/**
+ * A shell command running `echo-client -q 127.0.0.1 PORT` that first writes
+ * the client's pid (its own: `exec` keeps the shell's) to `pidFile`.
+ */
+function clientWithPid(port: number, pidFile: string): string {
+  const client = [...CLIENT_COMMAND, "-q", "127.0.0.1", String(port)]
+    .map(quote).join(" ");
+  return `sh -c ${quote(`echo $$ > ${pidFile}; exec ${client}`)}`;
+}
+
 // A clipboard write (OSC 52), a title (OSC 0), a cleared screen (CSI 2J)
 // and a query the terminal would answer on stdin (CSI 6n).
 const EVIL = "\x1b]52;c;aGk=\x07\x1b]0;t\x07\x1b[2J\x1b[6n";
@@ -231,16 +241,8 @@ Deno.test({
       using server = silentServer();
       const pidFile = await Deno.makeTempFile();
       try {
-        const client = [
-          ...CLIENT_COMMAND,
-          "-q",
-          "127.0.0.1",
-          String(server.port),
-        ].map(quote).join(" ");
         // The client's own pid, then, after it, the terminal's modes.
-        const line = `sh -c ${
-          quote(`echo $$ > ${pidFile}; exec ${client}`)
-        }; stty -a`;
+        const line = `${clientWithPid(server.port, pidFile)}; stty -a`;
         await using proc = spawn(
           ["script"],
           ["-q", "-c", line, "/dev/null"],
@@ -278,16 +280,10 @@ Deno.test({
   })().finally(() => gotLine.reject(new Error("Closed before a line came")));
   const dir = await Deno.makeTempDir();
   try {
-    const client = [
-      ...CLIENT_COMMAND,
-      "-q",
-      "127.0.0.1",
-      String(listener.addr.port),
-    ].map(quote).join(" ");
     // The terminal's device and the client's pid; after the client, the
     // next line typed, as what runs next would read it.
-    const line = `stty cols 40; tty > ${dir}/tty; sh -c ${
-      quote(`echo $$ > ${dir}/pid; exec ${client}`)
+    const line = `stty cols 40; tty > ${dir}/tty; ${
+      clientWithPid(listener.addr.port, `${dir}/pid`)
     }; echo client gone; head -n 1 | cat -v`;
     await using proc = spawn(
       ["script"],
