@@ -110,7 +110,9 @@ export class LineEditor {
     this.#columns = options.columns ?? consoleColumns;
     this.#questions = new ResizeQuestions(
       options.reportTimeout ?? 500,
-      () => this.#redraw(0).catch(() => {}),
+      // Unless the line has ended meanwhile (its last write may be going
+      // out): a redraw then would draw over what comes after it.
+      () => this.#editing ? this.#redraw(0).catch(() => {}) : undefined,
     );
     this.#state = newLineState({
       historyLimit: options.historyLimit ?? DEFAULT_HISTORY_LIMIT,
@@ -212,6 +214,7 @@ export class LineEditor {
         const chunk = this.#ended ? null : await this.#read(signal);
         if (chunk === null) {
           this.#ended = true;
+          this.#editing = false;
           const { text } = this.#state;
           await this.#write("\r\n");
           this.#state = { ...this.#state, text: "", cursor: 0 };
@@ -221,6 +224,7 @@ export class LineEditor {
       }
     } catch (error) {
       // Whoever stopped the wait writes next: on a line of its own.
+      this.#editing = false;
       if (signal?.aborted) await this.#write("\r\n").catch(() => {});
       throw error;
     } finally {
@@ -308,6 +312,11 @@ export class LineEditor {
     );
     this.#state = result.state;
     this.#rest = result.rest;
+    // A line that ends here is not redrawn at a resize while its end is
+    // written, nor after.
+    if (result.end !== undefined || result.lines.length > 0) {
+      this.#editing = false;
+    }
     await this.#write(result.output);
     if (result.end === "interrupt") throw new InterruptedError();
     if (result.end === "eof") return null;
@@ -344,7 +353,9 @@ export class LineEditor {
   /**
    * Writes `text` in full once every write asked for before it is done: a
    * redraw from a timer or a resize never lands inside a row still being
-   * written. Each caller gets its own write's failure.
+   * written. Each caller gets its own write's failure, and must take it
+   * (await or catch): the queue goes on past it. Nothing to write resolves
+   * at once.
    */
   #write(text: string): Promise<void> {
     if (text === "") return Promise.resolve();

@@ -28,7 +28,7 @@ export class FakeTerminal {
    * at once).
    */
   writeLimit = 0;
-  /** Writes started and not yet done. */
+  /** Writes started and not yet done (counted only with a `writeLimit`). */
   writing = 0;
   answers: Answers = "at once";
   /** Questions written by the editor. */

@@ -189,12 +189,44 @@ Deno.test("LineEditor writes a redraw after the row still being written, not int
   terminal.push("xyz");
   await until(() => terminal.writing > 0);
   terminal.screen.resize(60);
-  const resized = editor.resize();
-  await until(() => terminal.screen.line() === `> ${text}xyz`);
-  await resized;
+  await Promise.all([
+    editor.resize(),
+    until(() => terminal.screen.line() === `> ${text}xyz`),
+  ]);
   assertEquals(terminal.screen.line(), `> ${text}xyz`);
   assertEquals(terminal.screen.column, 2 + text.length + 3);
   terminal.writeLimit = 0;
   terminal.push("\r");
   assertEquals(await reading, `${text}xyz`);
+});
+
+Deno.test("LineEditor does not redraw a line that has ended while its end is written", async () => {
+  const terminal = new FakeTerminal();
+  const editor = terminal.editor();
+  const reading = editor.readLine("> ");
+  terminal.push("abc");
+  await until(() => terminal.screen.line() === "> abc");
+  // Enter, written a byte a turn; widened while it is written.
+  terminal.writeLimit = 1;
+  terminal.push("\r");
+  await until(() => terminal.writing > 0);
+  terminal.screen.resize(60);
+  await Promise.all([editor.resize(), reading]);
+  assertEquals(await reading, "abc");
+  // What comes next (the echo) starts on the row after the line.
+  assertEquals(terminal.screen.line(0), "> abc");
+  assertEquals([terminal.screen.row, terminal.screen.column], [1, 0]);
+  assertEquals(terminal.screen.line(1), "");
+});
+
+Deno.test("LineEditor goes on writing after a write that failed", async () => {
+  const terminal = new FakeTerminal();
+  const editor = terminal.editor();
+  terminal.failWrites = true;
+  await assertRejects(() => editor.readLine("> "), Deno.errors.BrokenPipe);
+  terminal.failWrites = false;
+  const reading = editor.readLine("$ ");
+  terminal.push("ok\r");
+  assertEquals(await reading, "ok");
+  assertEquals(terminal.screen.line(0), "$ ok");
 });
