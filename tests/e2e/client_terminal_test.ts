@@ -10,21 +10,12 @@ import {
   assertMatch,
   assertStringIncludes,
 } from "@std/assert";
-import { CLIENT_COMMAND, run, runClient, spawn } from "../_helpers/cli.ts";
+import { CLIENT_COMMAND, runClient, spawn } from "../_helpers/cli.ts";
 import { bytes } from "../_helpers/util.ts";
 import { recordingServer } from "./_client.ts";
+import { clientWithPid, hasScript, quote } from "./_script.ts";
 
-function hasScript(): boolean {
-  try {
-    return new Deno.Command("script", { args: ["--version"] }).outputSync()
-      .success;
-  } catch {
-    return false;
-  }
-}
 const ignore = !hasScript();
-
-const quote = (arg: string): string => `'${arg.replaceAll("'", `'\\''`)}'`;
 
 /** A server that reads one connection and never echoes. */
 function silentServer(): { port: number; done: Promise<void> } & Disposable {
@@ -53,16 +44,6 @@ function clientOnTerminal(port: number): ReturnType<typeof spawn> {
 function underTerminal(args: readonly string[], redirect = ""): string[] {
   const command = [...CLIENT_COMMAND, ...args].map(quote).join(" ");
   return ["-q", "-e", "-c", `${command}${redirect}`, "/dev/null"];
-}
-
-/**
- * A shell command running `echo-client -q 127.0.0.1 PORT` that first writes
- * the client's pid (its own: `exec` keeps the shell's) to `pidFile`.
- */
-function clientWithPid(port: number, pidFile: string): string {
-  const client = [...CLIENT_COMMAND, "-q", "127.0.0.1", String(port)]
-    .map(quote).join(" ");
-  return `sh -c ${quote(`echo $$ > ${quote(pidFile)}; exec ${client}`)}`;
 }
 
 // A clipboard write (OSC 52), a title (OSC 0), a cleared screen (CSI 2J)
@@ -261,68 +242,4 @@ Deno.test({
       }
     },
   );
-});
-
-Deno.test({
-  name:
-    "echo-client stopped by a signal while an echo is due reads the answer its terminal still owed it first",
-  ignore,
-}, async () => {
-  // A server that takes the line and never echoes it.
-  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const gotLine = Promise.withResolvers<void>();
-  const served = (async () => {
-    using conn = await listener.accept();
-    const buffer = new Uint8Array(64);
-    for (let n; (n = await conn.read(buffer).catch(() => null)) !== null;) {
-      if (buffer.subarray(0, n).includes(0x0a)) gotLine.resolve();
-    }
-  })().catch(() => {
-    // Closed before a client came: the test failed before that.
-  }).finally(() => gotLine.reject(new Error("Closed before a line came")));
-  // Awaited once the line is due; a failure before that is the test's own.
-  gotLine.promise.catch(() => {});
-  const dir = await Deno.makeTempDir();
-  try {
-    // The terminal's device and the client's pid; after the client, the
-    // next line typed, as what runs next would read it.
-    const line = `stty cols 40; tty > ${quote(`${dir}/tty`)}; ${
-      clientWithPid(listener.addr.port, `${dir}/pid`)
-    }; echo client gone; head -n 1 | cat -v`;
-    await using proc = spawn(
-      ["script"],
-      ["-q", "-e", "-c", line, "/dev/null"],
-      { stdin: true },
-    );
-    await proc.waitFor("stdout", "> ");
-    // Narrowed past the cursor: the client asks where the cursor went.
-    await proc.write("abcdefghijklmnopqrstuvwxyz0123");
-    await proc.waitFor("stdout", "0123");
-    const tty = (await Deno.readTextFile(`${dir}/tty`)).trim();
-    const resized = await run(["stty"], ["-F", tty, "cols", "20"]);
-    assertEquals(resized.code, 0, resized.stderr);
-    await proc.waitFor("stdout", "\x1b[6n");
-    // The line entered before the answer; a stop signal while its echo is
-    // due; the answer after that, as a slow terminal gives it, but within
-    // the client's report timeout (500 ms) of the question. Whether the
-    // signal's handler is already waiting when it comes does not matter:
-    // either way the client must have read it before it exits.
-    await proc.write("\r");
-    await gotLine.promise;
-    Deno.kill(Number(await Deno.readTextFile(`${dir}/pid`)), "SIGINT");
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    await proc.write("\x1b[5;3R");
-    // Typed once the client is gone: the next line read holds no answer.
-    await proc.waitFor("stdout", "client gone");
-    await proc.write("next\r");
-    const result = await proc.wait();
-    await served;
-    assertEquals(result.code, 0, JSON.stringify(result.stdout));
-    // What the shell's next program read, and the terminal echoed to it.
-    const after = result.stdout.slice(result.stdout.indexOf("client gone"));
-    assertStringIncludes(after, "next");
-    assert(!after.includes("^[["), JSON.stringify(after));
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
 });
