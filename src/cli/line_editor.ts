@@ -122,7 +122,8 @@ export class LineEditor {
 
   /**
    * Redraws the line being edited at the terminal's width now (call it on
-   * `SIGWINCH`); does nothing while no line is being read. Narrowed past
+   * `SIGWINCH`); does nothing while no line is being edited (before a line,
+   * or once it has ended, its end still being written). Narrowed past
    * the cursor, a terminal may have rewrapped the row over several rows:
    * it is asked where the cursor went, and the row is redrawn from its
    * start once it answers (or after `reportTimeout`, or at the next key).

@@ -28,7 +28,12 @@ export class FakeTerminal {
    * at once).
    */
   writeLimit = 0;
-  /** Writes started and not yet done (counted only with a `writeLimit`). */
+  /** While set, writes wait for it before they write. */
+  gate: Promise<void> | undefined;
+  /**
+   * Writes started and not yet done (counted only with a `writeLimit` or a
+   * `gate`).
+   */
   writing = 0;
   answers: Answers = "at once";
   /** Questions written by the editor. */
@@ -87,6 +92,11 @@ export class FakeTerminal {
         write: async (p) => {
           if (this.failWrites) {
             throw new Deno.errors.BrokenPipe("Broken pipe");
+          }
+          if (this.gate !== undefined) {
+            this.writing++;
+            await this.gate;
+            this.writing--;
           }
           if (this.writeLimit > 0) {
             this.writing++;

@@ -200,23 +200,77 @@ Deno.test("LineEditor writes a redraw after the row still being written, not int
   assertEquals(await reading, `${text}xyz`);
 });
 
-Deno.test("LineEditor does not redraw a line that has ended while its end is written", async () => {
-  const terminal = new FakeTerminal();
-  const editor = terminal.editor();
-  const reading = editor.readLine("> ");
-  terminal.push("abc");
-  await until(() => terminal.screen.line() === "> abc");
-  // Enter, written a byte a turn; widened while it is written.
-  terminal.writeLimit = 1;
-  terminal.push("\r");
-  await until(() => terminal.writing > 0);
-  terminal.screen.resize(60);
-  await Promise.all([editor.resize(), reading]);
-  assertEquals(await reading, "abc");
-  // What comes next (the echo) starts on the row after the line.
-  assertEquals(terminal.screen.line(0), "> abc");
+/** Ways a line ends: keys typed, or the caller's abort. */
+const ENDINGS: {
+  name: string;
+  end: (terminal: FakeTerminal, stop: AbortController) => void;
+}[] = [
+  { name: "Enter", end: (terminal) => terminal.push("\r") },
+  { name: "Ctrl-C", end: (terminal) => terminal.push("\x03") },
+  { name: "the end of input", end: (terminal) => terminal.push(null) },
+  { name: "an abort", end: (_, stop) => stop.abort() },
+];
+
+/** Holds the terminal's writes until the returned function is called. */
+function holdWrites(terminal: FakeTerminal): () => void {
+  const gate = Promise.withResolvers<void>();
+  terminal.gate = gate.promise;
+  return () => {
+    terminal.gate = undefined;
+    gate.resolve();
+  };
+}
+
+/** What comes after the line (the echo) starts on the row after it. */
+function assertNextRowFree(terminal: FakeTerminal): void {
   assertEquals([terminal.screen.row, terminal.screen.column], [1, 0]);
   assertEquals(terminal.screen.line(1), "");
+}
+
+Deno.test("LineEditor does not redraw a line that has ended while its end is written", async (t) => {
+  for (const { name, end } of ENDINGS) {
+    await t.step(name, async () => {
+      const terminal = new FakeTerminal();
+      const editor = terminal.editor();
+      const stop = new AbortController();
+      const reading = editor.readLine("> ", { signal: stop.signal })
+        .catch(() => null);
+      terminal.push("abc");
+      await until(() => terminal.screen.line() === "> abc");
+      // The line's end held while it is written; widened meanwhile.
+      const release = holdWrites(terminal);
+      end(terminal, stop);
+      await until(() => terminal.writing > 0);
+      terminal.screen.resize(60);
+      await editor.resize();
+      release();
+      await reading;
+      assert(terminal.screen.line(0).startsWith("> abc"));
+      assertNextRowFree(terminal);
+    });
+  }
+});
+
+Deno.test("LineEditor does not redraw a line that has ended when its question times out", async () => {
+  const terminal = new FakeTerminal();
+  terminal.answers = "never";
+  const editor = terminal.editor(20);
+  const text = "abcdefghijklmnopqrstuvwxyz0123";
+  const reading = editor.readLine("> ");
+  terminal.push(text);
+  await until(() => terminal.screen.line() === `> ${text}`);
+  // Narrowed past the cursor: a question, never answered.
+  terminal.screen.resize(20);
+  await editor.resize();
+  assertEquals(terminal.questions, 1);
+  // The end of input, its line end held until the question has timed out.
+  const release = holdWrites(terminal);
+  terminal.push(null);
+  await until(() => terminal.writing > 0);
+  await new Promise((resolve) => setTimeout(resolve, 60));
+  release();
+  assertEquals(await reading, text);
+  assertNextRowFree(terminal);
 });
 
 Deno.test("LineEditor goes on writing after a write that failed", async () => {

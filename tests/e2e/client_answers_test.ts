@@ -35,7 +35,8 @@ function lineServer(echo: boolean): LineServer {
       if (buffer.subarray(0, n).includes(0x0a)) line.resolve();
     }
   })().catch(() => {
-    // Closed before a client came: the test failed before that.
+    // Closed before a client came, or the client gone before its echo: the
+    // test fails on what the terminal showed.
   }).finally(() => line.reject(new Error("Closed before a line came")));
   return {
     port: listener.addr.port,
@@ -55,8 +56,9 @@ interface Ending {
 
 /**
  * The client at a 40-column terminal: `text` typed, the terminal narrowed
- * to 20 columns (the client asks where the cursor went), Enter, then `end`
- * to set the client on its way out with the answer still owed. The answer
+ * to 20 columns (the client asks where the cursor went), Enter, then `end`,
+ * which resolves once the client is on its way out with the answer still
+ * owed. The answer
  * comes 100 ms after that, as a slow terminal gives it, but within the
  * client's report timeout (500 ms) of the question; whether the client is
  * already waiting for it then does not matter. Once the client is gone, a
