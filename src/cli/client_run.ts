@@ -82,10 +82,9 @@ async function runStream(
     : undefined;
   // A signal that ends the client (Ctrl-C while no line is being edited:
   // connecting, waiting for an echo; or a kill): the answers the terminal
-  // still owes the editor read, so that none is typed into the shell (not
-  // while a line is being edited, a kill then: the editor's read is under
-  // way), the terminal back to normal (it is in raw or cbreak mode all
-  // session), its line ended, and an exit as the signal would have made.
+  // still owes the editor read, so that none is typed into the shell, the
+  // terminal back to normal (it is in raw or cbreak mode all session), its
+  // line ended, and an exit as the signal would have made.
   let stopping = false;
   const onStop = STOP_SIGNALS.map(([signal, code]) =>
     [signal, async (): Promise<void> => {

@@ -5,6 +5,7 @@
 // this file only reads keys and writes what it says. Not part of the
 // library.
 
+import { concat } from "@std/bytes";
 import {
   InterruptedError,
   type KeyInput,
@@ -152,12 +153,14 @@ export class LineEditor {
    * Reads the answers to resize questions still to come, no longer than
    * `reportTimeout` after the last question, so that none is typed into
    * what runs after the editor (call it before leaving raw or cbreak mode);
-   * keys read with them are kept for the next line. Does nothing while a
-   * line is read; a line asked for meanwhile waits for it.
+   * keys read with them are kept for the next line. While a line is being
+   * edited, its own reading takes them: this waits for that, as long (or
+   * until the line ends). A line asked for meanwhile waits for it.
    *
    * @returns When no answer is awaited any more, or none can come in time.
    */
   finish(): Promise<void> {
+    if (this.#editing) return this.#answersTaken();
     if (this.#busy || !this.#questions.waiting) {
       return this.#finishing ?? Promise.resolve();
     }
@@ -167,6 +170,19 @@ export class LineEditor {
       this.#finishing = undefined;
     });
     return this.#finishing;
+  }
+
+  /**
+   * Waits until the line being edited has taken the answers owed, has ended,
+   * or none can come in time; looks every {@linkcode ANSWER_POLL} ms.
+   */
+  async #answersTaken(): Promise<void> {
+    const until = performance.now() + this.#questions.remaining;
+    while (
+      this.#editing && this.#questions.waiting && performance.now() < until
+    ) {
+      await new Promise((resolve) => setTimeout(resolve, ANSWER_POLL));
+    }
   }
 
   /** Lines entered so far, oldest first, as Up recalls them. */
@@ -270,7 +286,7 @@ export class LineEditor {
         if (chunk === null) this.#ended = true;
         else {
           // No question is open: the width is not needed.
-          const bytes = this.#withPending(concat(this.#rest, chunk));
+          const bytes = this.#withPending(concat([this.#rest, chunk]));
           this.#rest = this.#questions.take(bytes, 0).bytes;
         }
       }
@@ -287,7 +303,7 @@ export class LineEditor {
     const { pending } = this.#state;
     if (pending.length === 0) return bytes;
     this.#state = { ...this.#state, pending: new Uint8Array(0) };
-    return concat(pending, bytes);
+    return concat([pending, bytes]);
   }
 
   /** Applies keys; the line if one ended, `null` at Ctrl-D. */
@@ -376,10 +392,5 @@ async function writeAll(
   }
 }
 
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  if (a.length === 0) return b;
-  const both = new Uint8Array(a.length + b.length);
-  both.set(a);
-  both.set(b, a.length);
-  return both;
-}
+/** How often, in ms, {@linkcode LineEditor.finish} looks during a line. */
+const ANSWER_POLL = 10;

@@ -1,7 +1,8 @@
 // Copyright the deno-echo authors. MIT license.
 
-// The answers a terminal still owes the line editor when a session ends
-// after a line was entered: read by `finish()`, not typed into the shell.
+// The answers a terminal still owes the line editor when a session ends:
+// read by `finish()` (or, during a line, by the line), not typed into the
+// shell.
 
 import { assert, assertEquals } from "@std/assert";
 import { editorInput } from "../../src/cli/client_terminal.ts";
@@ -73,13 +74,32 @@ Deno.test("LineEditor.readLine() asked for during finish() waits for it", async 
   assertEquals(await next, "next");
 });
 
-Deno.test("LineEditor.finish() does nothing while a line is read", async () => {
+Deno.test("LineEditor.finish() while a line is read waits for the line to take the answers owed", async () => {
   const { terminal, editor } = await entered("held");
   const next = editor.readLine("> ");
   await settle();
-  await editor.finish();
-  terminal.push(terminal.held.splice(0).join("") + "next\r");
+  let finished = false;
+  const finishing = editor.finish().then(() => finished = true);
+  await settle();
+  assert(!finished, "finished before the answer came");
+  // The line being read takes the answer, and goes on.
+  terminal.push(terminal.held.splice(0).join(""));
+  await finishing;
+  terminal.push("next\r");
   assertEquals(await next, "next");
+});
+
+Deno.test("LineEditor.finish() while a line is read does not wait long for a terminal that does not answer", async () => {
+  const { terminal, editor } = await entered("never", 20);
+  const next = editor.readLine("> ");
+  await settle();
+  const started = performance.now();
+  await editor.finish();
+  // Not a speed check: a bound far above the 20 ms it may wait.
+  const waited = performance.now() - started;
+  assert(waited < 5_000, `waited ${waited} ms`);
+  terminal.push("x\r");
+  assertEquals(await next, "x");
 });
 
 Deno.test("editorInput().settled() reads the answers still owed once the session ends", async () => {

@@ -56,9 +56,9 @@ interface Ending {
 
 /**
  * The client at a 40-column terminal: `text` typed, the terminal narrowed
- * to 20 columns (the client asks where the cursor went), Enter, then `end`,
- * which resolves once the client is on its way out with the answer still
- * owed. The answer
+ * to 20 columns (the client asks where the cursor went), Enter unless
+ * `enter` is false, then `end`, which resolves once the client is on its way
+ * out with the answer still owed. The answer
  * comes 100 ms after that, as a slow terminal gives it, but within the
  * client's report timeout (500 ms) of the question; whether the client is
  * already waiting for it then does not matter. Once the client is gone, a
@@ -68,6 +68,7 @@ async function answerOwedAtExit(
   port: number,
   text: string,
   end: (pid: number) => Promise<void>,
+  enter = true,
 ): Promise<Ending> {
   const dir = await Deno.makeTempDir();
   try {
@@ -87,7 +88,7 @@ async function answerOwedAtExit(
     const resized = await run(["stty"], ["-F", tty, "cols", "20"]);
     assertEquals(resized.code, 0, resized.stderr);
     await proc.waitFor("stdout", "\x1b[6n");
-    await proc.write("\r");
+    if (enter) await proc.write("\r");
     await end(Number(await Deno.readTextFile(`${dir}/pid`)));
     await new Promise((resolve) => setTimeout(resolve, 100));
     await proc.write("\x1b[5;3R");
@@ -141,6 +142,22 @@ Deno.test({
     server.port,
     `${" ".repeat(27)}BYE`,
     () => server.line,
+  );
+  await server.done;
+  assertNothingLeft(ending);
+});
+
+Deno.test({
+  name:
+    "echo-client stopped by a signal while a line is edited lets the line take the answer its terminal still owed it first",
+  ignore,
+}, async () => {
+  using server = lineServer(false);
+  const ending = await answerOwedAtExit(
+    server.port,
+    "abcdefghijklmnopqrstuvwxyz0123",
+    (pid) => Promise.resolve(Deno.kill(pid, "SIGTERM")),
+    false,
   );
   await server.done;
   assertNothingLeft(ending);
