@@ -105,60 +105,63 @@ async function answerOwedAtExit(
   }
 }
 
-/** The shell's next program read only the line typed for it. */
-function assertNothingLeft(ending: Ending): void {
-  assertEquals(ending.code, 0, JSON.stringify(ending.after));
-  assertStringIncludes(ending.after, "next");
-  // An answer typed into it would show as `^[[5;3R`.
-  assert(!ending.after.includes("^[["), JSON.stringify(ending.after));
+/** One way of ending with an answer owed. */
+interface EndingCase {
+  /** Whether the server echoes the line. */
+  echo: boolean;
+  /** The line typed. */
+  text: string;
+  /** Resolves once the client is on its way out. */
+  end: (server: LineServer, pid: number) => Promise<void>;
+  /** Whether Enter is pressed before `end`. */
+  enter?: boolean;
 }
 
-Deno.test({
-  name:
-    "echo-client stopped by a signal while an echo is due reads the answer its terminal still owed it first",
-  ignore,
-}, async () => {
-  using server = lineServer(false);
-  const ending = await answerOwedAtExit(
-    server.port,
-    "abcdefghijklmnopqrstuvwxyz0123",
-    async (pid) => {
+/** A test that, ended as `ending` says, nothing reaches the next program. */
+function endingTest(name: string, ending: EndingCase): void {
+  Deno.test({ name, ignore }, async () => {
+    using server = lineServer(ending.echo);
+    const { code, after } = await answerOwedAtExit(
+      server.port,
+      ending.text,
+      (pid) => ending.end(server, pid),
+      ending.enter,
+    );
+    await server.done;
+    // The shell's next program read only the line typed for it; an answer
+    // typed into it would show as `^[[5;3R`.
+    assertEquals(code, 0, JSON.stringify(after));
+    assertStringIncludes(after, "next");
+    assert(!after.includes("^[["), JSON.stringify(after));
+  });
+}
+
+const LONG_LINE = "abcdefghijklmnopqrstuvwxyz0123";
+
+endingTest(
+  "echo-client stopped by a signal while an echo is due reads the answer its terminal still owed it first",
+  {
+    echo: false,
+    text: LONG_LINE,
+    end: async (server, pid) => {
       await server.line;
       Deno.kill(pid, "SIGINT");
     },
-  );
-  await server.done;
-  assertNothingLeft(ending);
-});
+  },
+);
 
-Deno.test({
-  name:
-    "echo-client ending at the quit word reads the answer its terminal still owed it first",
-  ignore,
-}, async () => {
-  using server = lineServer(true);
+endingTest(
+  "echo-client ending at the quit word reads the answer its terminal still owed it first",
   // A quit line, spaces and all, too long for 20 columns.
-  const ending = await answerOwedAtExit(
-    server.port,
-    `${" ".repeat(27)}BYE`,
-    () => server.line,
-  );
-  await server.done;
-  assertNothingLeft(ending);
-});
+  { echo: true, text: `${" ".repeat(27)}BYE`, end: (server) => server.line },
+);
 
-Deno.test({
-  name:
-    "echo-client stopped by a signal while a line is edited lets the line take the answer its terminal still owed it first",
-  ignore,
-}, async () => {
-  using server = lineServer(false);
-  const ending = await answerOwedAtExit(
-    server.port,
-    "abcdefghijklmnopqrstuvwxyz0123",
-    (pid) => Promise.resolve(Deno.kill(pid, "SIGTERM")),
-    false,
-  );
-  await server.done;
-  assertNothingLeft(ending);
-});
+endingTest(
+  "echo-client stopped by a signal while a line is edited lets the line take the answer its terminal still owed it first",
+  {
+    echo: false,
+    text: LONG_LINE,
+    end: (_, pid) => Promise.resolve(Deno.kill(pid, "SIGTERM")),
+    enter: false,
+  },
+);
