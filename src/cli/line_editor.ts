@@ -154,16 +154,16 @@ export class LineEditor {
    * `reportTimeout` after the last question, so that none is typed into
    * what runs after the editor (call it before leaving raw or cbreak mode);
    * keys read with them are kept for the next line. While a line is being
-   * edited, its own reading takes them: this waits for that, as long (or
-   * until the line ends). A line asked for meanwhile waits for it.
+   * read, the line takes them: this waits for that, as long, and reads what
+   * the line leaves if it is entered meanwhile. A line asked for meanwhile
+   * waits for it.
    *
    * @returns When no answer is awaited any more, or none can come in time.
    */
   finish(): Promise<void> {
-    if (this.#editing) return this.#answersTaken();
-    if (this.#busy || !this.#questions.waiting) {
-      return this.#finishing ?? Promise.resolve();
-    }
+    if (this.#finishing !== undefined) return this.#finishing;
+    if (this.#busy) return this.#duringLine();
+    if (!this.#questions.waiting) return Promise.resolve();
     this.#busy = true;
     this.#finishing = this.#drain().finally(() => {
       this.#busy = false;
@@ -173,16 +173,19 @@ export class LineEditor {
   }
 
   /**
-   * Waits until the line being edited has taken the answers owed, has ended,
-   * or none can come in time; looks every {@linkcode ANSWER_POLL} ms.
+   * {@linkcode LineEditor.finish} while a line is read: waits until the line
+   * has taken the answers owed, or none can come in time, looking every
+   * {@linkcode ANSWER_POLL} ms; then reads those a line entered meanwhile
+   * left for the next one.
    */
-  async #answersTaken(): Promise<void> {
+  async #duringLine(): Promise<void> {
     const until = performance.now() + this.#questions.remaining;
     while (
-      this.#editing && this.#questions.waiting && performance.now() < until
+      this.#busy && this.#questions.waiting && performance.now() < until
     ) {
       await new Promise((resolve) => setTimeout(resolve, ANSWER_POLL));
     }
+    if (!this.#busy) await this.finish();
   }
 
   /** Lines entered so far, oldest first, as Up recalls them. */

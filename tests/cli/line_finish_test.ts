@@ -4,9 +4,12 @@
 // read by `finish()` (or, during a line, by the line), not typed into the
 // shell.
 
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals, assertRejects } from "@std/assert";
 import { editorInput } from "../../src/cli/client_terminal.ts";
-import type { LineEditor } from "../../src/cli/line_editor.ts";
+import {
+  InterruptedError,
+  type LineEditor,
+} from "../../src/cli/line_editor.ts";
 import { FakeTerminal, typed, until } from "./_fake_terminal.ts";
 
 const TEXT = "abcdefghijklmnopqrstuvwxyz0123";
@@ -89,17 +92,69 @@ Deno.test("LineEditor.finish() while a line is read waits for the line to take t
   assertEquals(await next, "next");
 });
 
+/** A line being read, with the answer to a resize during it owed. */
+async function asked(
+  answers: "held" | "never",
+  timeout = 60_000,
+): Promise<{
+  terminal: FakeTerminal;
+  editor: LineEditor;
+  reading: Promise<string | null>;
+}> {
+  const terminal = new FakeTerminal();
+  terminal.answers = answers;
+  const editor = terminal.editor(timeout);
+  const { reading } = await typed(terminal, editor, TEXT);
+  terminal.screen.resize(20, true);
+  await editor.resize();
+  assertEquals(terminal.questions, 1);
+  return { terminal, editor, reading };
+}
+
 Deno.test("LineEditor.finish() while a line is read does not wait long for a terminal that does not answer", async () => {
-  const { terminal, editor } = await entered("never", 20);
-  const next = editor.readLine("> ");
-  await settle();
+  const { terminal, editor, reading } = await asked("never", 20);
   const started = performance.now();
   await editor.finish();
   // Not a speed check: a bound far above the 20 ms it may wait.
   const waited = performance.now() - started;
   assert(waited < 5_000, `waited ${waited} ms`);
-  terminal.push("x\r");
-  assertEquals(await next, "x");
+  terminal.push("\r");
+  assertEquals(await reading, TEXT);
+});
+
+Deno.test("LineEditor.finish() reads the answers a line entered meanwhile left owed", async () => {
+  const { terminal, editor, reading } = await asked("held");
+  let finished = false;
+  const finishing = editor.finish().then(() => finished = true);
+  await settle();
+  // Entered before the answer came: left for what reads next.
+  terminal.push("\r");
+  assertEquals(await reading, TEXT);
+  await settle();
+  assert(!finished, "finished before the answer came");
+  terminal.push(terminal.held.splice(0).join("") + "next\r");
+  await finishing;
+  // The answer was read, not taken for keys.
+  assertEquals(await editor.readLine("> "), "next");
+});
+
+Deno.test("LineEditor.finish() waits for a line ended by Ctrl-C to read the answers owed", async () => {
+  const { terminal, editor, reading } = await asked("held");
+  let finished = false;
+  const finishing = editor.finish().then(() => finished = true);
+  await settle();
+  // Widened again (the answer still owed), then Ctrl-C: the line ends, and
+  // reads the answers owed before it returns.
+  terminal.screen.resize(40);
+  await editor.resize();
+  const interrupted = assertRejects(() => reading, InterruptedError);
+  terminal.push("\x03");
+  await settle();
+  assert(!finished, "finished before the answer came");
+  terminal.push(terminal.held.splice(0).join("") + "next\r");
+  await interrupted;
+  await finishing;
+  assertEquals(await editor.readLine("> "), "next");
 });
 
 Deno.test("editorInput().settled() reads the answers still owed once the session ends", async () => {
