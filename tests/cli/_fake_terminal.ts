@@ -114,6 +114,11 @@ export class FakeTerminal {
   }
 }
 
+/** A few turns of the event loop: enough for a read to be taken in. */
+export async function settle(): Promise<void> {
+  for (let i = 0; i < 5; i++) await new Promise((r) => setTimeout(r, 0));
+}
+
 /** Waits, a bounded number of turns, until `done()`; fails if it never is. */
 export async function until(done: () => boolean): Promise<void> {
   for (let i = 0; i < 1000 && !done(); i++) {

@@ -10,13 +10,27 @@ import {
   InterruptedError,
   type LineEditor,
 } from "../../src/cli/line_editor.ts";
-import { FakeTerminal, typed, until } from "./_fake_terminal.ts";
+import { FakeTerminal, settle, typed, until } from "./_fake_terminal.ts";
 
 const TEXT = "abcdefghijklmnopqrstuvwxyz0123";
 
-/** A few turns of the event loop: enough for a read to be taken in. */
-async function settle(): Promise<void> {
-  for (let i = 0; i < 5; i++) await new Promise((r) => setTimeout(r, 0));
+/** A line being read, with the answer to a resize during it owed. */
+async function asked(
+  answers: "held" | "never",
+  timeout = 60_000,
+): Promise<{
+  terminal: FakeTerminal;
+  editor: LineEditor;
+  reading: Promise<string | null>;
+}> {
+  const terminal = new FakeTerminal();
+  terminal.answers = answers;
+  const editor = terminal.editor(timeout);
+  const { reading } = await typed(terminal, editor, TEXT);
+  terminal.screen.resize(20, true);
+  await editor.resize();
+  assertEquals(terminal.questions, 1);
+  return { terminal, editor, reading };
 }
 
 /** A line entered at Enter while the answer to a resize is still owed. */
@@ -24,12 +38,7 @@ async function entered(
   answers: "held" | "never",
   timeout = 60_000,
 ): Promise<{ terminal: FakeTerminal; editor: LineEditor }> {
-  const terminal = new FakeTerminal();
-  terminal.answers = answers;
-  const editor = terminal.editor(timeout);
-  const { reading } = await typed(terminal, editor, TEXT);
-  terminal.screen.resize(20, true);
-  await editor.resize();
+  const { terminal, editor, reading } = await asked(answers, timeout);
   terminal.push("\r");
   assertEquals(await reading, TEXT);
   return { terminal, editor };
@@ -91,25 +100,6 @@ Deno.test("LineEditor.finish() while a line is read waits for the line to take t
   terminal.push("next\r");
   assertEquals(await next, "next");
 });
-
-/** A line being read, with the answer to a resize during it owed. */
-async function asked(
-  answers: "held" | "never",
-  timeout = 60_000,
-): Promise<{
-  terminal: FakeTerminal;
-  editor: LineEditor;
-  reading: Promise<string | null>;
-}> {
-  const terminal = new FakeTerminal();
-  terminal.answers = answers;
-  const editor = terminal.editor(timeout);
-  const { reading } = await typed(terminal, editor, TEXT);
-  terminal.screen.resize(20, true);
-  await editor.resize();
-  assertEquals(terminal.questions, 1);
-  return { terminal, editor, reading };
-}
 
 Deno.test("LineEditor.finish() while a line is read does not wait long for a terminal that does not answer", async () => {
   const { terminal, editor, reading } = await asked("never", 20);

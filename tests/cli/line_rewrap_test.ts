@@ -8,14 +8,15 @@ import {
   InterruptedError,
   type LineEditor,
 } from "../../src/cli/line_editor.ts";
-import { type Answers, FakeTerminal, typed, until } from "./_fake_terminal.ts";
+import {
+  type Answers,
+  FakeTerminal,
+  settle,
+  typed,
+  until,
+} from "./_fake_terminal.ts";
 
 const TEXT = "abcdefghijklmnopqrstuvwxyz0123";
-
-/** A few turns of the event loop: enough for a read to be taken in. */
-async function settle(): Promise<void> {
-  for (let i = 0; i < 5; i++) await new Promise((r) => setTimeout(r, 0));
-}
 
 /** How a test's terminal answers and what is typed at it. */
 interface Setup {
