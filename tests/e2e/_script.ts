@@ -1,8 +1,10 @@
 // Copyright the deno-echo authors. MIT license.
 
-// For the echo-client tests on a real terminal: `script` (util-linux) runs a
-// shell command on a pseudo-terminal, the test's writes to its stdin typed
-// on that terminal's keyboard and the terminal's output on its stdout.
+// For the echo-client tests on a real terminal (`script` here, tmux in the
+// resize test): `script` (util-linux) runs a shell command on a
+// pseudo-terminal, the test's writes to its stdin typed on that terminal's
+// keyboard and the terminal's output on its stdout; the commands are shell
+// text, quoted here.
 
 import { CLIENT_COMMAND } from "../_helpers/cli.ts";
 

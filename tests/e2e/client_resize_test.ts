@@ -9,6 +9,7 @@
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { CLIENT_COMMAND, DEFAULT_TIMEOUT, run } from "../_helpers/cli.ts";
 import { recordingServer } from "./_client.ts";
+import { quote } from "./_script.ts";
 
 function hasTmux(): boolean {
   try {
@@ -18,8 +19,6 @@ function hasTmux(): boolean {
   }
 }
 const ignore = !hasTmux();
-
-const quote = (arg: string): string => `'${arg.replaceAll("'", `'\\''`)}'`;
 
 /** A tmux server of the test's own, with one window running a command. */
 class TmuxWindow implements AsyncDisposable {
