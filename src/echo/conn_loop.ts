@@ -72,7 +72,7 @@ export async function echoConn(
       if (n === null) return await run.atEof();
       idle.activity++;
       value = reads.current.subarray(0, n);
-      const end = cut.find(value);
+      const end = cut.find(value, reads.inWasm);
       if (end >= 0) value = value.subarray(0, end);
       for (let off = 0; off < value.length;) {
         off += await conn.write(off === 0 ? value : value.subarray(off));

@@ -1,6 +1,10 @@
 // Copyright the deno-echo authors. MIT license.
 
-import { DEFAULT_QUIT_WORD, QuitWordScanner } from "./quit_word.ts";
+import {
+  DEFAULT_QUIT_WORD,
+  QuitWordScanner,
+  scanKnowing,
+} from "./quit_word.ts";
 import type { EchoOptions } from "./types.ts";
 
 /**
@@ -46,12 +50,19 @@ export class EchoCut {
    * Finds where to cut the next chunk read.
    *
    * @param chunk The bytes just read, not yet echoed; not modified.
+   * @param inWasm Whether `chunk` lies in the WebAssembly read buffers, if
+   * the caller knows (see `scanKnowing`); else the scan finds out.
    * @returns -1 to echo all of `chunk` and go on; else how many of its bytes
    * to echo before the echo ends (just past the quit line, or up to
    * `maxBytes`), after which {@linkcode EchoCut.reason} says which.
    */
-  find(chunk: Uint8Array): number {
-    const cut = this.#scanner === null ? -1 : this.#scanner.scan(chunk);
+  find(chunk: Uint8Array, inWasm?: boolean): number {
+    const scanner = this.#scanner;
+    const cut = scanner === null
+      ? -1
+      : inWasm === undefined
+      ? scanner.scan(chunk)
+      : scanKnowing(scanner, chunk, inWasm);
     const maxBytes = this.#maxBytes;
     if (maxBytes > 0) {
       const left = maxBytes - this.bytes;

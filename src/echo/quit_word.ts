@@ -18,8 +18,17 @@ function isSpace(byte: number): boolean {
   return byte === 0x20 || (byte >= 0x09 && byte <= 0x0d && byte !== LF);
 }
 
-let inWasm: (scanner: QuitWordScanner, chunk: Uint8Array) => boolean;
+let inWasm: (
+  scanner: QuitWordScanner,
+  chunk: Uint8Array,
+  inMemory?: boolean,
+) => boolean;
 let inJs: (scanner: QuitWordScanner, chunk: Uint8Array) => number;
+let knowing: (
+  scanner: QuitWordScanner,
+  chunk: Uint8Array,
+  inMemory: boolean,
+) => number;
 
 /**
  * Finds the end of the first line that says the quit word, in a byte stream
@@ -81,8 +90,17 @@ export class QuitWordScanner {
    * the following line.
    */
   scan(chunk: Uint8Array): number {
+    // Only a chunk of 128 bytes or more reads `buffer`, never an on-heap
+    // array, which that would move off heap.
     return this.#inWasm(chunk)
-      ? this.#scanInWasm(chunk)
+      ? this.#scanInWasm(chunk, isInWasmMemory(chunk))
+      : this.#scanInJavaScript(chunk);
+  }
+
+  /** {@linkcode QuitWordScanner.scan}, told whether `chunk` lies in the memory. */
+  #scanKnowing(chunk: Uint8Array, inMemory: boolean): number {
+    return this.#inWasm(chunk, inMemory)
+      ? this.#scanInWasm(chunk, inMemory)
       : this.#scanInJavaScript(chunk);
   }
 
@@ -134,21 +152,28 @@ export class QuitWordScanner {
   }
 
   static {
-    inWasm = (scanner, chunk) => scanner.#inWasm(chunk);
+    inWasm = (scanner, chunk, inMemory) => scanner.#inWasm(chunk, inMemory);
     inJs = (scanner, chunk) => scanner.#scanInJavaScript(chunk);
+    knowing = (scanner, chunk, inMemory) =>
+      scanner.#scanKnowing(chunk, inMemory);
   }
 
-  /** Whether {@linkcode QuitWordScanner.scan} takes the WebAssembly path. */
-  #inWasm(chunk: Uint8Array): boolean {
-    return chunk.length >= WASM_SCAN_MIN && this.#wordAt >= 0 &&
+  /**
+   * Whether {@linkcode QuitWordScanner.scan} takes the WebAssembly path, or,
+   * told whether the chunk lies in the memory, {@linkcode scanKnowing}.
+   */
+  #inWasm(chunk: Uint8Array, inMemory?: boolean): boolean {
+    if (this.#wordAt < 0) return false;
+    if (inMemory !== undefined) {
+      return chunk.length >= KNOWN_SCAN_MIN && (inMemory || canScanCopies());
+    }
+    return chunk.length >= WASM_SCAN_MIN &&
       (canScanCopies() || isInWasmMemory(chunk));
   }
 
-  #scanInWasm(chunk: Uint8Array): number {
+  #scanInWasm(chunk: Uint8Array, inMemory: boolean): number {
     const state = this.#failed ? this.#matched | FAILED : this.#matched;
-    // Only a chunk of 128 bytes or more gets here, never an on-heap array,
-    // which reading `buffer` would move off heap.
-    const end = isInWasmMemory(chunk)
+    const end = inMemory
       ? scanInWasm(chunk, this.#wordAt, this.#word.length, state)
       : scanCopy(chunk, this.#wordAt, this.#word.length, state);
     if (end >= 0) {
@@ -179,18 +204,51 @@ export class QuitWordScanner {
  */
 export const WASM_SCAN_MIN = 128;
 /**
+ * {@linkcode WASM_SCAN_MIN} for {@linkcode scanKnowing}, whose caller says
+ * where the chunk lies, so its `buffer` is not read: from 64 bytes up the
+ * copy and the SIMD scan beat the JavaScript scan. In the conn loop, with a
+ * fake connection whose reads and writes settle at once
+ * (tests/echo/conn_loop_bench.ts), a round trip of 64 bytes took ~155 ns
+ * with it at 64, ~170 at 128.
+ */
+export const KNOWN_SCAN_MIN = 64;
+/**
  * Tells which of its two scans a scanner uses for a chunk (they give the
  * same answers; the WebAssembly one is faster).
  *
  * @param scanner The scanner.
  * @param chunk A chunk it could scan.
- * @returns Whether `scanner.scan(chunk)` would scan it in WebAssembly.
+ * @param inMemory For {@linkcode scanKnowing}: what it would be told.
+ * @returns Whether `scanner.scan(chunk)` (or `scanKnowing`) would scan it in
+ * WebAssembly.
  */
 export function scansInWasm(
   scanner: QuitWordScanner,
   chunk: Uint8Array,
+  inMemory?: boolean,
 ): boolean {
-  return inWasm(scanner, chunk);
+  return inWasm(scanner, chunk, inMemory);
+}
+
+/**
+ * Scans a chunk as {@linkcode QuitWordScanner.scan} does, for a caller that
+ * knows whether the chunk lies in the WebAssembly read buffers (the conn
+ * echo's `ReadBuffer.inWasm`): `scan` finds out from the chunk's `buffer`,
+ * and reading it cost about 15 ns a chunk in the conn loop, where a round
+ * trip of 1 KiB took about 200 (tests/echo/conn_loop_bench.ts).
+ *
+ * @param scanner The scanner; its state moves on as with `scan`.
+ * @param chunk The next bytes of its stream.
+ * @param inMemory Whether `chunk` is a view of the WebAssembly memory; if
+ * it is said to be and is not, the wrong bytes are scanned.
+ * @returns As `scan`.
+ */
+export function scanKnowing(
+  scanner: QuitWordScanner,
+  chunk: Uint8Array,
+  inMemory: boolean,
+): number {
+  return knowing(scanner, chunk, inMemory);
 }
 
 /**

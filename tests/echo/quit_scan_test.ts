@@ -6,7 +6,9 @@
 
 import { assert, assertEquals } from "@std/assert";
 import {
+  KNOWN_SCAN_MIN,
   QuitWordScanner,
+  scanKnowing,
   scansInWasm,
   WASM_SCAN_MIN,
 } from "../../src/echo/quit_word.ts";
@@ -81,13 +83,14 @@ function findAll(
   scanner: QuitWordScanner,
   chunks: readonly Uint8Array[],
   place: (chunk: Uint8Array) => Uint8Array = (chunk) => chunk,
+  scan = (chunk: Uint8Array): number => scanner.scan(chunk),
 ): number[] {
   const found: number[] = [];
   let base = 0;
   for (const original of chunks) {
     const chunk = place(original);
     for (let pos = 0; pos <= chunk.length;) {
-      const cut = scanner.scan(chunk.subarray(pos));
+      const cut = scan(chunk.subarray(pos));
       if (cut < 0) break;
       found.push(base + pos + cut);
       pos += cut;
@@ -131,8 +134,18 @@ Deno.test("QuitWordScanner gives the same answers for chunks in WebAssembly memo
   const buffer = takeWasmBuffer();
   assert(buffer !== undefined, "a WebAssembly buffer is free");
   try {
-    for (const [index, word] of WORDS.entries()) {
-      await t.step(JSON.stringify(word.slice(0, 8)), () => {
+    for (
+      const [index, word, knowing] of WORDS.flatMap((word, i) =>
+        [false, true].map((knowing) => [i, word, knowing] as const)
+      )
+    ) {
+      // Told where each chunk lies (scanKnowing), or finding out (scan).
+      const name = (knowing ? "told where, " : "") +
+        JSON.stringify(word.slice(0, 8));
+      const min = knowing ? KNOWN_SCAN_MIN : WASM_SCAN_MIN;
+      const where = (chunk: Uint8Array): boolean | undefined =>
+        knowing ? isInWasmMemory(chunk) : undefined;
+      await t.step(name, () => {
         const seed = 0x5ca1_0200 + index;
         const rand = mulberry32(seed);
         const encoded = bytes(word);
@@ -143,8 +156,8 @@ Deno.test("QuitWordScanner gives the same answers for chunks in WebAssembly memo
         /** Copies a chunk to a random place in the buffer, or leaves it. */
         const place = (chunk: Uint8Array): Uint8Array => {
           if (rand() < 0.3 || chunk.length > WASM_BUFFER_SIZE) {
-            const wasm = scansInWasm(scanner, chunk);
-            assertEquals(wasm, chunk.length >= WASM_SCAN_MIN);
+            const wasm = scansInWasm(scanner, chunk, where(chunk));
+            assertEquals(wasm, chunk.length >= min);
             if (wasm) copied++;
             else inJs++;
             return chunk;
@@ -153,8 +166,8 @@ Deno.test("QuitWordScanner gives the same answers for chunks in WebAssembly memo
           const view = buffer.subarray(at, at + chunk.length);
           view.set(chunk);
           assert(isInWasmMemory(view));
-          const wasm = scansInWasm(scanner, view);
-          assertEquals(wasm, chunk.length >= WASM_SCAN_MIN);
+          const wasm = scansInWasm(scanner, view, where(view));
+          assertEquals(wasm, chunk.length >= min);
           if (wasm) inWasm++;
           else inJs++;
           return view;
@@ -168,8 +181,12 @@ Deno.test("QuitWordScanner gives the same answers for chunks in WebAssembly memo
           const chunks = randomSplit(rand, data, 3 * WASM_SCAN_MIN);
           const want = findAll(new JsOnlyScanner(word), chunks);
           scanner = new QuitWordScanner(word);
+          const scan = (chunk: Uint8Array): number =>
+            knowing
+              ? scanKnowing(scanner, chunk, isInWasmMemory(chunk))
+              : scanner.scan(chunk);
           assertEquals(
-            findAll(scanner, chunks, place),
+            findAll(scanner, chunks, place, scan),
             want,
             `seed ${seed}, round ${round}`,
           );
