@@ -208,8 +208,8 @@ export const WASM_SCAN_MIN = 128;
  * where the chunk lies, so its `buffer` is not read: from 64 bytes up the
  * copy and the SIMD scan beat the JavaScript scan. In the conn loop, with a
  * fake connection whose reads and writes settle at once
- * (tests/echo/conn_loop_bench.ts), a round trip of 64 bytes took ~155 ns
- * with it at 64, ~170 at 128.
+ * (tests/echo/conn_loop_bench.ts), a round trip of 64 bytes took ~158 ns
+ * with it at 64, ~169 at 128.
  */
 export const KNOWN_SCAN_MIN = 64;
 /**

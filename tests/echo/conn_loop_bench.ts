@@ -9,6 +9,7 @@
 //   deno bench tests/echo/conn_loop_bench.ts
 
 import { echoConn } from "../../src/echo/conn_loop.ts";
+import { mulberry32, randomBytes } from "../_helpers/util.ts";
 
 const ROUND_TRIPS = 100_000;
 
@@ -47,8 +48,8 @@ async function plainLoop(conn: Deno.Conn): Promise<void> {
 }
 
 for (const size of [64, 1024]) {
-  // Bytes as random as the benchmark's, with no line that says the word.
-  const message = new Uint8Array(size).map((_, i) => (i * 131 + 7) & 0xff);
+  // Random bytes, as the benchmark's, with no line that says the word.
+  const message = randomBytes(mulberry32(0x5ca1_0300 + size), size, true);
   const group = `${size} B`;
   Deno.bench(`plain read/write loop, ${group}`, {
     group,
