@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Two echo servers measured at once: both pinned to the same core, each
+# loaded by its own echoload on the other core, started together. Whatever
+# slows the machine down in a pass slows both, so the ratio of their round
+# trips (B / A) holds still where two passes one after the other do not.
+#
+# usage: tests/bench/co_run.sh [-c CONNS] [-s SIZE] [-d SECONDS] [-r ROUNDS]
+#          [-m pingpong|stream] 'SERVER A WITH {PORT}' 'SERVER B WITH {PORT}'
+#
+# Defaults: -c 50 -s 64 -d 3 -r 3 -m pingpong. ECHOLOAD names the load
+# generator (default ../shared/bench/build/echoload beside this repository;
+# build it with ../shared/bench/build.sh). Needs taskset and two CPUs.
+# Prints one line per round and, last, every round's B / A.
+#
+# example: tests/bench/co_run.sh -c 200 -s 1024 \
+#   'deno run -A server.ts --port {PORT}' \
+#   'deno run -A server.ts --port {PORT} --no-quit'
+set -euo pipefail
+
+conns=50 size=64 duration=3 rounds=3 mode=pingpong
+while getopts "c:s:d:r:m:" opt; do
+  case $opt in
+  c) conns=$OPTARG ;;
+  s) size=$OPTARG ;;
+  d) duration=$OPTARG ;;
+  r) rounds=$OPTARG ;;
+  m) mode=$OPTARG ;;
+  *) exit 2 ;;
+  esac
+done
+shift $((OPTIND - 1))
+if [ $# -ne 2 ]; then
+  sed -n '7,8p' "$0" | sed 's/^# //' >&2
+  exit 2
+fi
+root=$(cd "$(dirname "$0")/../.." && pwd)
+echoload=${ECHOLOAD:-$root/../shared/bench/build/echoload}
+if [ ! -x "$echoload" ]; then
+  echo "co_run: no load generator at $echoload; build it with ../shared/bench/build.sh or set ECHOLOAD" >&2
+  exit 1
+fi
+field() { grep -o " $1=[0-9.]*" "$2" | cut -d= -f2; }
+logs=$(mktemp -d)
+pids=()
+cleanup() {
+  [ ${#pids[@]} -eq 0 ] || kill "${pids[@]}" 2>/dev/null || true
+  wait 2>/dev/null || true
+  rm -rf "$logs"
+}
+trap cleanup EXIT
+
+# Two free loopback ports, next to each other.
+port=$((20000 + RANDOM % 20000))
+ports=("$port" $((port + 1)))
+for i in 0 1; do
+  cmd=${1//\{PORT\}/${ports[$i]}}
+  [ "$i" -eq 0 ] || cmd=${2//\{PORT\}/${ports[$i]}}
+  taskset -c 1 bash -c "exec $cmd" >"$logs/server$i.log" 2>&1 &
+  pids+=($!)
+done
+for i in 0 1; do
+  for _ in $(seq 100); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/${ports[$i]}") 2>/dev/null; then
+      continue 2
+    fi
+    sleep 0.1
+  done
+  echo "co_run: server $i did not listen on ${ports[$i]} in 10 s:" >&2
+  cat "$logs/server$i.log" >&2
+  exit 1
+done
+
+names=(A B)
+ratios=()
+for round in $(seq "$rounds"); do
+  load=()
+  for i in 0 1; do
+    taskset -c 0 "$echoload" -p "${ports[$i]}" -m "$mode" -c "$conns" \
+      -s "$size" -d "$duration" -W 1 -b >"$logs/load$i.txt" 2>&1 &
+    load+=($!)
+  done
+  wait "${load[@]}"
+  line="round $round:"
+  for i in 0 1; do
+    out="$logs/load$i.txt"
+    if [ "$(field errors "$out")" != 0 ]; then
+      echo "co_run: load $i failed:" >&2
+      tail -3 "$out" >&2
+      exit 1
+    fi
+    name=${names[$i]}
+    if [ "$mode" = stream ]; then
+      rate[i]=$(field mbps "$out")
+      line+=" $name ${rate[i]} MB/s;"
+    else
+      rate[i]=$(field rtt_per_s "$out")
+      line+=" $name ${rate[i]} rt/s, Jain $(field jain "$out"), max $(field max_us "$out") µs;"
+    fi
+  done
+  ratio=$(awk -v a="${rate[0]}" -v b="${rate[1]}" 'BEGIN { printf "%.3f", b / a }')
+  ratios+=("$ratio")
+  echo "$line B/A $ratio"
+done
+echo "B/A: ${ratios[*]}"
