@@ -79,7 +79,7 @@ for round in $(seq "$rounds"); do
       -s "$size" -d "$duration" -W 1 -b >"$logs/load$i.txt" 2>&1 &
     load+=($!)
   done
-  wait "${load[@]}"
+  wait "${load[@]}" || true
   line="round $round:"
   for i in 0 1; do
     out="$logs/load$i.txt"
