@@ -10,7 +10,10 @@
 # Defaults: -c 50 -s 64 -d 3 -r 3 -m pingpong. ECHOLOAD names the load
 # generator (default ../shared/bench/build/echoload beside this repository;
 # build it with ../shared/bench/build.sh). Needs taskset and two CPUs.
-# Prints one line per round and, last, every round's B / A.
+# Prints one line per round and, last, every round's B / A: of the work
+# done, and of the servers' CPU time per unit of work (from /proc, over the
+# measured window), which does not count a server that waits and gives the
+# core to the other.
 #
 # example: tests/bench/co_run.sh -c 200 -s 1024 \
 #   'deno run -A server.ts --port {PORT}' \
@@ -40,6 +43,8 @@ if [ ! -x "$echoload" ]; then
   exit 1
 fi
 field() { grep -o " $1=[0-9.]*" "$2" | cut -d= -f2; }
+# CPU time of a process, all its threads, in clock ticks (utime + stime).
+ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
 logs=$(mktemp -d)
 pids=()
 cleanup() {
@@ -72,6 +77,7 @@ done
 
 names=(A B)
 ratios=()
+cpu_ratios=()
 for round in $(seq "$rounds"); do
   load=()
   for i in 0 1; do
@@ -79,7 +85,12 @@ for round in $(seq "$rounds"); do
       -s "$size" -d "$duration" -W 1 -b >"$logs/load$i.txt" 2>&1 &
     load+=($!)
   done
+  # The servers' CPU time over the measured window: from the end of the
+  # warm-up to the end of the loads.
+  sleep 1.1
+  before=("$(ticks "${pids[0]}")" "$(ticks "${pids[1]}")")
   wait "${load[@]}" || true
+  cpu=($(($(ticks "${pids[0]}") - before[0])) $(($(ticks "${pids[1]}") - before[1])))
   line="round $round:"
   for i in 0 1; do
     out="$logs/load$i.txt"
@@ -98,7 +109,12 @@ for round in $(seq "$rounds"); do
     fi
   done
   ratio=$(awk -v a="${rate[0]}" -v b="${rate[1]}" 'BEGIN { printf "%.3f", b / a }')
+  # CPU per unit of work, B against A: lower is better.
+  cpu_ratio=$(awk -v a="${rate[0]}" -v b="${rate[1]}" -v ca="${cpu[0]}" \
+    -v cb="${cpu[1]}" 'BEGIN { printf "%.3f", (cb / b) / (ca / a) }')
   ratios+=("$ratio")
-  echo "$line B/A $ratio"
+  cpu_ratios+=("$cpu_ratio")
+  echo "$line B/A $ratio; CPU ${cpu[0]} and ${cpu[1]} ticks, per unit B/A $cpu_ratio"
 done
 echo "B/A: ${ratios[*]}"
+echo "CPU per unit B/A: ${cpu_ratios[*]}"
