@@ -5,9 +5,10 @@
 # trips (B / A) holds still where two passes one after the other do not.
 #
 # usage: tests/bench/co_run.sh [-c CONNS] [-s SIZE] [-d SECONDS] [-r ROUNDS]
-#          [-m pingpong|stream] 'SERVER A WITH {PORT}' 'SERVER B WITH {PORT}'
+#          [-m pingpong|stream|connect] 'SERVER A WITH {PORT}' 'SERVER B WITH {PORT}'
 #
-# Defaults: -c 50 -s 64 -d 3 -r 3 -m pingpong. ECHOLOAD names the load
+# Defaults: -c 50 -s 64 -d 3 -r 3 -m pingpong (connect: source addresses
+# 127.0.0.1 to 127.0.0.8, as the harness's connect-rate load). ECHOLOAD names the load
 # generator (default ../shared/bench/build/echoload beside this repository;
 # build it with ../shared/bench/build.sh). Needs taskset and two CPUs.
 # Prints one line per round and, last, every round's B / A: of the work
@@ -76,13 +77,15 @@ for i in 0 1; do
 done
 
 names=(A B)
+extra=()
+[ "$mode" != connect ] || extra=(-S 8)
 ratios=()
 cpu_ratios=()
 for round in $(seq "$rounds"); do
   load=()
   for i in 0 1; do
     taskset -c 0 "$echoload" -p "${ports[$i]}" -m "$mode" -c "$conns" \
-      -s "$size" -d "$duration" -W 1 -b >"$logs/load$i.txt" 2>&1 &
+      -s "$size" -d "$duration" -W 1 -b "${extra[@]}" >"$logs/load$i.txt" 2>&1 &
     load+=($!)
   done
   # The servers' CPU time over the measured window: from the end of the
@@ -103,6 +106,9 @@ for round in $(seq "$rounds"); do
     if [ "$mode" = stream ]; then
       rate[i]=$(field mbps "$out")
       line+=" $name ${rate[i]} MB/s;"
+    elif [ "$mode" = connect ]; then
+      rate[i]=$(field conn_per_s "$out")
+      line+=" $name ${rate[i]} connections/s, max $(field max_us "$out") µs;"
     else
       rate[i]=$(field rtt_per_s "$out")
       line+=" $name ${rate[i]} rt/s, Jain $(field jain "$out"), max $(field max_us "$out") µs;"
