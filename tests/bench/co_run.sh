@@ -7,18 +7,19 @@
 # usage: tests/bench/co_run.sh [-c CONNS] [-s SIZE] [-d SECONDS] [-r ROUNDS]
 #          [-m pingpong|stream|connect] 'SERVER A WITH {PORT}' 'SERVER B WITH {PORT}'
 #
-# Defaults: -c 50 -s 64 -d 3 -r 3 -m pingpong (connect: source addresses
-# 127.0.0.1 to 127.0.0.8, as the harness's connect-rate load). ECHOLOAD names the load
-# generator (default ../shared/bench/build/echoload beside this repository;
-# build it with ../shared/bench/build.sh). Needs taskset and two CPUs.
-# Prints one line per round and, last, every round's B / A: of the work
-# done, and of the servers' CPU time per unit of work (from /proc, over the
-# measured window), which does not count a server that waits and gives the
-# core to the other.
+# Defaults: -c 50 -s 64 -d 3 -r 3 -m pingpong; connect mode spreads its
+# clients over 127.0.0.1 to 127.0.0.8, as the harness's connect-rate load
+# does. ECHOLOAD names the load generator (default
+# ../shared/bench/build/echoload beside this repository; build it with
+# ../shared/bench/build.sh). Needs taskset and two CPUs. Each round is 1 s of
+# warm-up and SECONDS measured, on new connections. Prints one line per round
+# and, last, every round's B / A: of the work done, and of the servers' CPU
+# time per unit of work (from /proc, over the measured window), which does
+# not count a server that waits and gives the core to the other.
 #
 # example: tests/bench/co_run.sh -c 200 -s 1024 \
-#   'deno run -A server.ts --port {PORT}' \
-#   'deno run -A server.ts --port {PORT} --no-quit'
+#   'deno run -A server.ts --hostname 127.0.0.1 --port {PORT}' \
+#   'deno run -A server.ts --hostname 127.0.0.1 --port {PORT} --no-quit'
 set -euo pipefail
 
 conns=50 size=64 duration=3 rounds=3 mode=pingpong
@@ -55,8 +56,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Two free loopback ports, next to each other.
-port=$((20000 + RANDOM % 20000))
+# Two loopback ports next to each other that nothing listens on.
+listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+for _ in $(seq 20); do
+  port=$((20000 + RANDOM % 20000))
+  listening "$port" || listening $((port + 1)) || break
+done
 ports=("$port" $((port + 1)))
 for i in 0 1; do
   cmd=${1//\{PORT\}/${ports[$i]}}
@@ -66,9 +71,7 @@ for i in 0 1; do
 done
 for i in 0 1; do
   for _ in $(seq 100); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/${ports[$i]}") 2>/dev/null; then
-      continue 2
-    fi
+    if listening "${ports[$i]}"; then continue 2; fi
     sleep 0.1
   done
   echo "co_run: server $i did not listen on ${ports[$i]} in 10 s:" >&2
