@@ -62,7 +62,8 @@ export async function echoConn(
   // from where they are.
   const reads = new ReadBuffer(takePooledBuffer(), { wasm: true });
   // The last chunk's view, dropped before the next read waits: a view kept
-  // in the suspended loop would be one more object per idle connection.
+  // in the suspended loop would be one more object per idle connection (the
+  // read buffer keeps one only for reads of one length in a row).
   let value: Uint8Array = EMPTY;
   try {
     while (true) {
@@ -71,7 +72,7 @@ export async function echoConn(
       const n = await conn.read(reads.current);
       if (n === null) return await run.atEof();
       idle.activity++;
-      value = reads.current.subarray(0, n);
+      value = reads.filled(n);
       const end = cut.find(value, reads.inWasm);
       if (end >= 0) value = value.subarray(0, end);
       for (let off = 0; off < value.length;) {

@@ -56,6 +56,41 @@ Deno.test("ReadBuffer shrinks back after a run of small reads, not before", () =
   assertEquals(buffer.current.length, MIN_BUFFER_SIZE);
 });
 
+Deno.test("ReadBuffer.filled hands out one view for reads of one length in a row", () => {
+  const buffer = new ReadBuffer(new Uint8Array(MIN_BUFFER_SIZE));
+  buffer.current.set([1, 2, 3, 4, 5]);
+  const first = buffer.filled(3);
+  assertEquals([...first], [1, 2, 3]);
+  assert(first.buffer === buffer.current.buffer && first.byteOffset === 0);
+  // The second read of that length makes the view that is kept.
+  const second = buffer.filled(3);
+  assert(second !== first);
+  assert(buffer.filled(3) === second && buffer.filled(3) === second);
+  // Another length: a new view; the kept one again once the length repeats.
+  const other = buffer.filled(5);
+  assertEquals([...other], [1, 2, 3, 4, 5]);
+  assert(buffer.filled(5) !== second);
+  const five = buffer.filled(5);
+  assert(buffer.filled(5) === five);
+  buffer.current.set([9], 0);
+  assertEquals(five[0], 9, "a view of the buffer, not a copy");
+});
+
+Deno.test("ReadBuffer.filled makes a new view once the buffer changes, and keeps none after one read", () => {
+  const buffer = new ReadBuffer();
+  const once = buffer.filled(10);
+  assert(buffer.filled(10) !== once, "one read of a length keeps no view");
+  const kept = buffer.filled(10);
+  // Full reads grow the buffer: the kept view is of the old one.
+  read(buffer, buffer.current.length);
+  const grown = buffer.current;
+  const after = buffer.filled(10);
+  assert(after !== kept && after.buffer === grown.buffer);
+  assertEquals(after.length, 10);
+  buffer.release();
+  assertEquals(buffer.filled(0).length, 0);
+});
+
 Deno.test("ReadBuffer keeps using memory a BYOB read handed back", () => {
   const buffer = new ReadBuffer();
   const first = buffer.current;
