@@ -56,10 +56,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Two loopback ports next to each other that nothing listens on.
+# Two loopback ports next to each other that nothing listens on, below the
+# ephemeral range the load generators' own sockets take their ports from.
 listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
 for _ in $(seq 20); do
-  port=$((20000 + RANDOM % 20000))
+  port=$((10000 + RANDOM % (low - 10002)))
   listening "$port" || listening $((port + 1)) || break
 done
 ports=("$port" $((port + 1)))
