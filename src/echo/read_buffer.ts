@@ -30,8 +30,8 @@ export const LARGE_BUFFER_MIN = 4 * 1024;
  * Buffers from this size up come from the WebAssembly pool, when asked for
  * and one is free. Smaller ones never do: an idle connection takes none. At
  * 1 KiB, a 1 KiB message's 2 KiB buffer is in the pool, so its scan copies
- * nothing: with 200 connections ping-ponging 1 KiB, about 1 % more round
- * trips than from 4 KiB up, run at once against each other on one core.
+ * nothing: with 200 connections ping-ponging 1 KiB, 1-2 % more round trips
+ * than from 4 KiB up, the two builds run at once on one core.
  */
 export const WASM_POOL_MIN = 1024;
 /**

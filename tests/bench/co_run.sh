@@ -60,6 +60,7 @@ trap cleanup EXIT
 # ephemeral range the load generators' own sockets take their ports from.
 listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+[ "$low" -gt 12000 ] || low=32768
 for _ in $(seq 20); do
   port=$((10000 + RANDOM % (low - 10002)))
   listening "$port" || listening $((port + 1)) || break

@@ -140,6 +140,22 @@ Deno.test("ReadBuffer with wasm keeps a 1 KiB message's buffer in the pool", () 
   assertEquals(freeWasmBuffers(), free);
 });
 
+Deno.test("the WebAssembly pool holds the buffers of 200 connections of 1 KiB messages", () => {
+  const buffers: ReadBuffer[] = [];
+  try {
+    for (let i = 0; i < 200; i++) {
+      const buffer = new ReadBuffer(undefined, { wasm: true });
+      buffers.push(buffer);
+      for (let j = 0; j < 20; j++) {
+        read(buffer, Math.min(1024, buffer.current.length));
+      }
+    }
+    assertEquals(buffers.filter((buffer) => buffer.inWasm).length, 200);
+  } finally {
+    for (const buffer of buffers) buffer.release();
+  }
+});
+
 Deno.test("ReadBuffer with wasm reads into the WebAssembly pool from WASM_POOL_MIN up", () => {
   const free = freeWasmBuffers();
   const buffer = new ReadBuffer(undefined, { wasm: true });
