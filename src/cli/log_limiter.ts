@@ -17,16 +17,29 @@ export interface LogLimiterOptions {
   one?: string;
 }
 
+/** How often, at most, a limiter writes its summary of left-out lines. */
+export const SUMMARY_INTERVAL_MS = 1000;
+/** The shortest refill period; a faster rate gets more tokens a tick. */
+const MIN_REFILL_MS = 10;
+
 /**
  * A token bucket for log lines. Lines over the limit are counted, not
- * written; the count is reported in one summary line as soon as the bucket
- * allows, at most a second later.
+ * written; while lines are left out, one summary line a second says how
+ * many (and the last one when the limiter is disposed), so that a flood adds
+ * at most a line a second to those the bucket lets through.
+ *
+ * The bucket is refilled by a timer that runs only while it is not full, so
+ * a line costs no clock reading: under a flood, a line left out is a count.
+ * (A caller that never yields to the event loop gets its burst and no more.)
  */
 export class LogLimiter implements Disposable {
   readonly #write: (line: string) => void;
   readonly #options: LogLimiterOptions;
+  /** The refill timer's period, in ms. */
+  readonly #period: number;
   #tokens: number;
-  #refilled = performance.now();
+  /** When the bucket was last refilled (`performance.now()`). */
+  #refilled = 0;
   #dropped = 0;
   #droppedSince = 0;
   #timer: ReturnType<typeof setInterval> | undefined;
@@ -35,6 +48,27 @@ export class LogLimiter implements Disposable {
     this.#write = write;
     this.#options = options;
     this.#tokens = options.burst;
+    this.#period = Math.min(
+      SUMMARY_INTERVAL_MS,
+      Math.max(MIN_REFILL_MS, 1000 / options.perSecond),
+    );
+  }
+
+  /**
+   * Takes the token for a line the caller then writes itself; or, when over
+   * the limit, counts the line as left out.
+   *
+   * @returns Whether the line may be written.
+   */
+  take(): boolean {
+    if (this.#tokens >= 1) {
+      this.#tokens--;
+      this.#startTimer();
+      return true;
+    }
+    if (this.#dropped++ === 0) this.#droppedSince = performance.now();
+    this.#startTimer();
+    return false;
   }
 
   /**
@@ -42,28 +76,26 @@ export class LogLimiter implements Disposable {
    * build the text only when it is written (cheap under a flood).
    */
   line(text: string | (() => string)): void {
-    if (this.#take()) {
-      this.#reportDropped();
-      this.#write(typeof text === "string" ? text : text());
-      return;
-    }
-    if (this.#dropped === 0) {
-      this.#droppedSince = performance.now();
-      this.#timer = setInterval(() => {
-        if (this.#take()) this.#reportDropped();
-      }, 1000);
-      // The summary must not keep the process alive on its own.
-      Deno.unrefTimer(this.#timer);
-    }
-    this.#dropped++;
+    if (this.take()) this.#write(typeof text === "string" ? text : text());
   }
 
   /** Writes the summary of left-out lines, if any, and stops the timer. */
   [Symbol.dispose](): void {
-    this.#reportDropped();
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    this.#reportDropped(performance.now());
   }
 
-  #take(): boolean {
+  #startTimer(): void {
+    if (this.#timer !== undefined) return;
+    this.#refilled = performance.now();
+    this.#timer = setInterval(() => this.#tick(), this.#period);
+    // Neither the refill nor the summary may keep the process alive.
+    Deno.unrefTimer(this.#timer);
+  }
+
+  /** Refills the bucket; writes the summary once it is due. */
+  #tick(): void {
     const now = performance.now();
     const { burst, perSecond } = this.#options;
     this.#tokens = Math.min(
@@ -71,21 +103,26 @@ export class LogLimiter implements Disposable {
       this.#tokens + (now - this.#refilled) / 1000 * perSecond,
     );
     this.#refilled = now;
-    if (this.#tokens < 1) return false;
-    this.#tokens--;
-    return true;
+    // Due a second after the first line left out, at the nearest tick.
+    if (now - this.#droppedSince >= SUMMARY_INTERVAL_MS - this.#period) {
+      this.#reportDropped(now);
+    }
+    if (this.#dropped === 0 && this.#tokens >= burst) {
+      clearInterval(this.#timer);
+      this.#timer = undefined;
+    }
   }
 
-  #reportDropped(): void {
-    if (this.#dropped === 0) return;
-    clearInterval(this.#timer);
-    const seconds = (performance.now() - this.#droppedSince) / 1000;
+  #reportDropped(now: number): void {
+    const dropped = this.#dropped;
+    if (dropped === 0) return;
+    this.#dropped = 0;
+    const seconds = (now - this.#droppedSince) / 1000;
     const { what, one = what } = this.#options;
     this.#write(
-      `${plural(this.#dropped, one, what)} left out in the last ${
+      `${plural(dropped, one, what)} left out in the last ${
         seconds.toFixed(1)
       } s (log rate limit)`,
     );
-    this.#dropped = 0;
   }
 }

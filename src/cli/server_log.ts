@@ -119,13 +119,9 @@ export class EventLog implements Disposable {
   readonly #args: EventLogArgs;
   /** Connections open now (0 until the server is known). */
   readonly #open: () => number;
-  /** The entry a limiter is about to write (see {@linkcode EventLog.#limited}). */
-  #pending: LogEntry | undefined;
+  /** What a limiter writes itself: its summary of the lines it left out. */
   readonly #write = (text: string): void => {
-    const entry = this.#pending;
-    this.#pending = undefined;
-    // Not an entry of ours: a limiter's summary of what it left out.
-    logEntry(entry ?? { event: "log-rate-limit", text, level: "warn" });
+    logEntry({ event: "log-rate-limit", text, level: "warn" });
   };
   readonly #connections = new LogLimiter(this.#write, {
     burst: 200,
@@ -169,16 +165,9 @@ export class EventLog implements Disposable {
     this.#open = open;
   }
 
-  /**
-   * Writes an entry if `limiter` allows; it is only built if so. The limiter
-   * calls {@linkcode EventLog.#write} with the text right after building it.
-   */
+  /** Writes an entry if `limiter` allows; it is only built if so. */
   #limited(limiter: LogLimiter, make: () => LogEntry): void {
-    limiter.line(() => {
-      const entry = make();
-      this.#pending = entry;
-      return entry.text;
-    });
+    if (limiter.take()) logEntry(make());
   }
 
   /** For `onEvent`. */
@@ -264,39 +253,42 @@ export class EventLog implements Disposable {
     }
   };
 
+  /** Under a flood, a line left out costs a count: no closure, no clock. */
   #connectionLine(
     event: Extract<ServerEvent, { type: "open" | "close" }>,
   ): void {
-    this.#limited(this.#connections, () => {
-      const open = this.#open();
-      if (event.type === "open") {
-        return {
-          event: "open",
-          text: `${this.#who(event.conn)}${this.#via(event.conn)} connected${
-            openDetails(event.conn)
-          } (${open} open)`,
-          fields: { ...connFields(event.conn), open },
-        };
-      }
-      const { result } = event;
+    if (this.#connections.take()) logEntry(this.#connectionEntry(event));
+  }
+
+  #connectionEntry(
+    event: Extract<ServerEvent, { type: "open" | "close" }>,
+  ): LogEntry {
+    const open = this.#open();
+    if (event.type === "open") {
       return {
-        event: "close",
-        level: result.reason === "error" ? "warn" : "info",
-        text: `${this.#who(event.conn)} closed: ${
-          describeClose(result)
+        event: "open",
+        text: `${this.#who(event.conn)}${this.#via(event.conn)} connected${
+          openDetails(event.conn)
         } (${open} open)`,
-        fields: {
-          ...connFields(event.conn),
-          bytes: result.bytes,
-          duration_ms: Math.round(result.durationMs),
-          reason: result.reason,
-          error: result.reason === "error"
-            ? errorText(result.error)
-            : undefined,
-          open,
-        },
+        fields: { ...connFields(event.conn), open },
       };
-    });
+    }
+    const { result } = event;
+    return {
+      event: "close",
+      level: result.reason === "error" ? "warn" : "info",
+      text: `${this.#who(event.conn)} closed: ${
+        describeClose(result)
+      } (${open} open)`,
+      fields: {
+        ...connFields(event.conn),
+        bytes: result.bytes,
+        duration_ms: Math.round(result.durationMs),
+        reason: result.reason,
+        error: result.reason === "error" ? errorText(result.error) : undefined,
+        open,
+      },
+    };
   }
 
   #who(conn: ConnectionInfo): string {
