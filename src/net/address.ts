@@ -9,6 +9,7 @@ export interface HostPort {
 }
 
 const MAPPED_PREFIX = "::ffff:";
+const COLON = 0x3a;
 
 /**
  * Turns an IPv4-mapped IPv6 address (`::ffff:1.2.3.4`), as seen on a
@@ -27,6 +28,9 @@ const MAPPED_PREFIX = "::ffff:";
  * @returns The address, IPv4 if it was IPv4-mapped.
  */
 export function unmapIPv4(hostname: string): string {
+  // Every accepted connection comes by here: most are not mapped, and are
+  // told by their first character with no new string.
+  if (hostname.charCodeAt(0) !== COLON) return hostname;
   if (hostname.toLowerCase().startsWith(MAPPED_PREFIX)) {
     const rest = hostname.slice(MAPPED_PREFIX.length);
     if (ipFamily(rest) === 4) return rest;
