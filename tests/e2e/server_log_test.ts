@@ -1,7 +1,8 @@
 // Copyright the deno-echo authors. MIT license.
 
-// echo-server's log as a collector sees it: JSON lines that all parse, and
-// peer-controlled strings that cannot forge a line in either format.
+// echo-server's log as a collector sees it: JSON lines that all parse,
+// peer-controlled strings that cannot forge a line in either format, and a
+// flood of connections that cannot flood it.
 
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import {
@@ -168,5 +169,54 @@ Deno.test("echo-server refuses an unknown --log-format", async () => {
   assertStringIncludes(
     result.stderr,
     'Invalid --log-format "xml": expected text or json',
+  );
+});
+
+Deno.test("echo-server under a flood of connections logs its burst, then one summary line a second, and counts every line it left out", async () => {
+  await using server = await startListening([
+    "--listen",
+    "tcp://127.0.0.1:0",
+  ]);
+  const where = server.listening[0]!;
+  // Connections one after another, each echoing a line (so that the server
+  // has accepted it) and closed: two log events each, 2,000 a second for
+  // 2.2 s, far more than the 200 lines at once and 50 a second the log lets
+  // through.
+  const start = performance.now();
+  let made = 0;
+  for (let batch = 1; batch <= 22; batch++) {
+    for (let i = 0; i < 100; i++, made++) {
+      using conn = await connectTo(where);
+      await writeAll(conn, "x\n");
+      assertEquals(decoder.decode(await readExactly(conn, 2)), "x\n");
+    }
+    const wait = start + batch * 100 - performance.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+  }
+  const seconds = (performance.now() - start) / 1000;
+  server.kill("SIGTERM");
+  const result = await server.wait();
+  assertEquals(result.code, 0, result.stderr);
+  const lines = result.stderr.split("\n");
+  const written = lines.filter((l) => / connected \(| closed: /.test(l));
+  const summaries = lines.flatMap((l) => {
+    const match = /(\d+) connection log lines? left out in the last/.exec(l);
+    return match ? [Number(match[1])] : [];
+  });
+  // The burst, and about 50 a second after it.
+  assert(
+    written.length <= 200 + 50 * seconds + 10,
+    `${written.length} lines in ${seconds} s`,
+  );
+  // A summary a second while lines were left out, and the last at the stop.
+  assert(summaries.length >= 1, result.stderr);
+  assert(
+    summaries.length <= Math.ceil(seconds) + 2,
+    `${summaries.length} summaries in ${seconds} s`,
+  );
+  // Every connection's two lines were written or counted.
+  assertEquals(
+    written.length + summaries.reduce((sum, n) => sum + n, 0),
+    2 * made,
   );
 });
