@@ -247,7 +247,8 @@ export function applyKeys(
     ) {
       s = edit(s, s.text, s.text.length);
       redraw();
-      output += key.kind === "interrupt" ? "^C\r\n" : "\r\n";
+      if (key.kind === "interrupt") output += interruptMark(s);
+      output += "\r\n";
       return {
         state: { ...s, text: "", cursor: 0, scroll: 0 },
         output,
@@ -264,6 +265,14 @@ export function applyKeys(
   }
   redraw();
   return { state: s, output, lines, rest: data.subarray(i) };
+}
+
+/**
+ * `^C`, where the cursor is; on the next row when the cursor is in the last
+ * column, where the `C` would wrap onto a row of its own.
+ */
+function interruptMark(state: LineState): string {
+  return cursorColumn(state) + 2 <= state.columns ? "^C" : "\r\n^C";
 }
 
 /** Adds an entered line to the history and leaves history browsing. */

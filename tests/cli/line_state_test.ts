@@ -140,6 +140,23 @@ Deno.test("applyKeys() stops at Ctrl-C and at Ctrl-D on an empty line", async (t
     assertEquals(screen.row, 1);
     assertEquals(result.state.text, "");
   });
+  await t.step("Ctrl-C with the cursor in the last column", () => {
+    const { state, screen } = start({ columns: 10 });
+    const result = applyKeys(state, encoder.encode("abcdefghij\x03"));
+    // Before, the C wrapped onto a row of its own: the strict screen throws.
+    screen.write(result.output);
+    assertEquals(result.end, "interrupt");
+    assertEquals(screen.line(0).length, 9);
+    assertEquals(screen.line(1), "^C");
+    assertEquals(screen.row, 2);
+  });
+  await t.step("Ctrl-C one column before the last", () => {
+    const { state, screen } = start({ columns: 10 });
+    const result = applyKeys(state, encoder.encode("abcdef\x03"));
+    screen.write(result.output);
+    assertEquals(screen.line(0), "> abcdef^C");
+    assertEquals(screen.row, 1);
+  });
   await t.step("Ctrl-D at an empty line", () => {
     const result = applyKeys(start().state, encoder.encode("\x04"));
     assertEquals(result.end, "eof");
