@@ -85,14 +85,20 @@ async function runStream(
   // still owes the editor read, so that none is typed into the shell, the
   // terminal back to normal (it is in raw or cbreak mode all session), its
   // line ended, and an exit as the signal would have made.
-  let stopping = false;
+  // A line being edited is ended unsent (its row ended by the editor).
+  const stopping = new AbortController();
   const onStop = STOP_SIGNALS.map(([signal, code]) =>
     [signal, async (): Promise<void> => {
-      if (stopping) return;
-      stopping = true;
+      if (stopping.signal.aborted) return;
+      const inLine = editor?.reading === true;
+      stopping.abort();
       await editor?.finish().catch(() => {});
       // The terminal shows ^C itself, but not in cbreak mode (no echo).
-      const shown = signal === "SIGINT" && inCbreak ? "^C\n" : "\n";
+      const shown = inLine
+        ? ""
+        : signal === "SIGINT" && inCbreak
+        ? "^C\n"
+        : "\n";
       restoreTerminal();
       writeText(Deno.stderr, shown);
       Deno.exit(code);
@@ -102,7 +108,7 @@ async function runStream(
     for (const [signal, stop] of onStop) Deno.addSignalListener(signal, stop);
   }
   try {
-    return await converse(options, output, editor);
+    return await converse(options, output, editor, stopping.signal);
   } finally {
     if (editor !== undefined) {
       for (const [signal, stop] of onStop) {
@@ -152,6 +158,7 @@ async function converse(
   options: ClientArgs,
   output: WritableStream<Uint8Array>,
   editor: LineEditor | undefined,
+  stopping: AbortSignal,
 ): Promise<ClientRunResult> {
   using conn = await open(options);
   if (options.interactive && !options.quiet) {
@@ -167,7 +174,9 @@ async function converse(
     writeText(Deno.stderr, `Connected to ${where} (${quit})\n`);
   }
   const prompt = "> ";
-  const lines = editor === undefined ? undefined : editorInput(editor, prompt);
+  const lines = editor === undefined
+    ? undefined
+    : editorInput(editor, prompt, stopping);
   // A resized terminal gets the line redrawn at its new width at once.
   const onResize = (): void => void editor?.resize().catch(() => {});
   const resizing = editor !== undefined && watchSignal("SIGWINCH", onResize);

@@ -107,19 +107,38 @@ export interface EditorInput {
  * The lines a user types into a line editor, as a session's input: each
  * line with a newline, read only when the session asks (so each prompt
  * comes after the last echo). Ctrl-D at an empty line ends it; Ctrl-C
- * errors it with `InterruptedError`; cancelling it stops the editor.
+ * errors it with `InterruptedError`; cancelling it stops the editor, and so
+ * does `stopped`: the line being edited is not sent, even if Enter comes
+ * while the editor reads the answers it is owed, and the stream stays
+ * pending from then on.
  *
  * @param editor The editor on the terminal.
  * @param prompt What to show before each line.
+ * @param stopped Aborted when the client is stopping (a stop signal).
  * @returns The input stream, and a way to wait for the editor.
  */
-export function editorInput(editor: LineEditor, prompt: string): EditorInput {
+export function editorInput(
+  editor: LineEditor,
+  prompt: string,
+  stopped?: AbortSignal,
+): EditorInput {
   const stop = new AbortController();
+  const signal = stopped === undefined
+    ? stop.signal
+    : AbortSignal.any([stop.signal, stopped]);
   let reading: Promise<string | null> | undefined;
   const readable = new ReadableStream<Uint8Array>({
     async pull(controller): Promise<void> {
-      reading = editor.readLine(prompt, { signal: stop.signal });
-      const line = await reading;
+      reading = editor.readLine(prompt, { signal });
+      let line;
+      try {
+        line = await reading;
+      } catch (error) {
+        // Stopping: the client exits once the editor is done; nothing more
+        // comes from here, not even an error for the session to report.
+        if (stopped?.aborted) return new Promise<never>(() => {});
+        throw error;
+      }
       if (line === null) controller.close();
       else controller.enqueue(encoder.encode(line + "\n"));
     },

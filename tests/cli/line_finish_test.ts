@@ -171,3 +171,40 @@ Deno.test("editorInput().settled() reads the answers still owed once the session
   await until(() => terminal.drained);
   assertEquals(terminal.modes, [true, false]);
 });
+
+Deno.test("editorInput() stopped during a line does not send it, even at an Enter typed while the answers owed are read", async () => {
+  const terminal = new FakeTerminal();
+  terminal.answers = "held";
+  const editor = terminal.editor(60_000);
+  const stopping = new AbortController();
+  const input = editorInput(editor, "> ", stopping.signal);
+  const reader = input.readable.getReader();
+  let sent: string | undefined;
+  const line = reader.read().then(({ value }) =>
+    sent = new TextDecoder().decode(value)
+  );
+  terminal.push(TEXT);
+  await until(() => terminal.screen.line() === `> ${TEXT}`);
+  terminal.screen.resize(20, true);
+  await editor.resize();
+  assert(editor.reading);
+  // A stop signal: the client ends the line and reads the answers owed.
+  stopping.abort();
+  let finished = false;
+  const finishing = editor.finish().then(() => finished = true);
+  terminal.push("\r");
+  await settle();
+  assert(!finished, "finished before the answer came");
+  terminal.release();
+  await finishing;
+  await settle();
+  assertEquals(sent, undefined);
+  assertEquals(editor.reading, false);
+  assertEquals(terminal.modes, [true, false]);
+  await reader.cancel();
+  // Still pending: the client exits instead.
+  assertEquals(
+    await Promise.race([line.then(() => "sent"), "pending"]),
+    "pending",
+  );
+});
