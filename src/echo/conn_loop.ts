@@ -6,6 +6,7 @@
 // figures are in the doc of `echo()`).
 
 import { closeQuietly } from "../net/close.ts";
+import { noDelay } from "../net/no_delay.ts";
 import { EchoCut } from "./cut.ts";
 import { checkEchoDurations, type EchoCloser, EchoRun } from "./echo_run.ts";
 import { countConnection, type FairShare, fairTurn } from "./fair_turn.ts";
@@ -16,6 +17,18 @@ import type {
   EchoStopper,
   EchoStream,
 } from "./types.ts";
+
+/** {@linkcode EchoOptions}, and what only the server's conn loop takes. */
+export interface ConnLoopOptions extends EchoOptions {
+  /**
+   * Turn Nagle's algorithm off (`setNoDelay(true)`, where the connection
+   * has it) before the second chunk is echoed. The first is never held
+   * back by it (nothing of ours is in flight yet), so a connection that
+   * echoes one chunk, as a health check's does, is spared the system call.
+   * @default {false}
+   */
+  readonly noDelayAtSecondChunk?: boolean;
+}
 
 /** A stream with the read, write and close of a `Deno.Conn`. */
 export type ConnLike =
@@ -47,7 +60,7 @@ export function isConnLike(stream: EchoStream): stream is ConnLike {
  */
 export async function echoConn(
   conn: ConnLike,
-  options: EchoOptions,
+  options: ConnLoopOptions,
   stopper?: EchoStopper,
 ): Promise<EchoResult> {
   checkEchoDurations(options);
@@ -65,6 +78,7 @@ export async function echoConn(
   // in the suspended loop would be one more object per idle connection (the
   // read buffer keeps one only for reads of one length in a row).
   let value: Uint8Array = EMPTY;
+  if (options.noDelayAtSecondChunk === true) closer.chunks = 0;
   try {
     while (true) {
       const wait = fairTurn(closer);
@@ -73,6 +87,7 @@ export async function echoConn(
       if (n === null) return await run.atEof();
       idle.activity++;
       value = reads.filled(n);
+      if (closer.chunks < 2 && ++closer.chunks === 2) noDelay(conn);
       const end = cut.find(value, reads.inWasm);
       if (end >= 0) value = value.subarray(0, end);
       for (let off = 0; off < value.length;) {
@@ -108,6 +123,11 @@ const LINGER_SINK = new Uint8Array(16 * 1024);
 class ConnCloser implements EchoCloser, FairShare {
   turn = -1;
   reads = 0;
+  /**
+   * Chunks read, counted up to the second only: kept here rather than in
+   * the loop, where one more variable is saved and restored at every await.
+   */
+  chunks = 2;
   readonly #conn: ConnLike;
   #closed = false;
 

@@ -5,7 +5,7 @@
 // stream loop (stream_loop.ts) for any other pair of web streams. Both cut
 // where cut.ts says and end as echo_run.ts says.
 
-import { echoConn, isConnLike } from "./conn_loop.ts";
+import { type ConnLoopOptions, echoConn, isConnLike } from "./conn_loop.ts";
 import { echoStreams } from "./stream_loop.ts";
 import type {
   EchoOptions,
@@ -87,13 +87,13 @@ export function echo(
  * {@linkcode echo}, stoppable through `stopper` as well as `options.signal`.
  *
  * @param stream As for {@linkcode echo}.
- * @param options As for {@linkcode echo}.
+ * @param options As for {@linkcode echo}, and the conn loop's own.
  * @param stopper Gets its `stop` function set.
  * @returns As {@linkcode echo}.
  */
 export function echoWith(
   stream: EchoStream,
-  options: EchoOptions,
+  options: ConnLoopOptions,
   stopper?: EchoStopper,
 ): Promise<EchoResult> {
   return isConnLike(stream)

@@ -15,6 +15,7 @@ import type {
   ServerEvent,
 } from "./types.ts";
 import { closeQuietly } from "../net/close.ts";
+import { noDelay } from "../net/no_delay.ts";
 import { unmapIPv4 } from "../net/address.ts";
 import { type Cidr, cidrContains, parseCidr } from "../proxy/cidr.ts";
 import { readProxyHeader } from "../proxy/read.ts";
@@ -134,6 +135,7 @@ export async function preamble(
   setup: PreambleSetup,
   live: Stoppable & Admitted,
 ): Promise<Preamble> {
+  // Before the handshake or the header: they are written to as well.
   noDelay(conn);
   let rest: Uint8Array | undefined;
   if (listener.proxyProtocol) {
@@ -183,20 +185,6 @@ export async function preamble(
   } catch (error) {
     setup.emit({ type: "handshake-error", conn: info, error });
     return { ok: false, info, admitted: true };
-  }
-}
-
-/**
- * Turns Nagle off, so that echoes go out at once; what every connection gets
- * first, whether or not it has a preamble.
- *
- * @param conn As accepted: TCP (Unix connections have no Nagle to turn off).
- */
-export function noDelay(conn: Deno.Conn): void {
-  try {
-    (conn as Partial<Deno.TcpConn>).setNoDelay?.(true);
-  } catch {
-    // The peer is already gone; what follows will find out.
   }
 }
 

@@ -6,7 +6,6 @@ import { isUdp, type OpenListener } from "./listeners.ts";
 import { SERVE_DEFAULTS, type Settings } from "./options.ts";
 import {
   type Admitted,
-  noDelay,
   pendingKey,
   preamble,
   type PreambleSetup,
@@ -31,7 +30,7 @@ import {
   type EchoStream,
   echoWith,
 } from "../echo/echo.ts";
-import { isConnLike } from "../echo/conn_loop.ts";
+import { type ConnLoopOptions, isConnLike } from "../echo/conn_loop.ts";
 import type { UdpEchoServer, UdpEchoStats } from "../udp/udp_server.ts";
 import type { Cidr } from "../proxy/cidr.ts";
 
@@ -84,8 +83,13 @@ export class Server implements EchoServer {
   readonly #listeners: OpenListener[];
   readonly #options: ServeOptions;
   readonly #settings: Settings;
-  /** The options of every connection's echo, made once. */
-  readonly #echoOptions: EchoOptions;
+  /**
+   * The options of every connection's echo, made once: for plain TCP, Nagle
+   * turned off at the second chunk (see `ConnLoopOptions`)...
+   */
+  readonly #echoOptions: ConnLoopOptions;
+  /** ...and for connections it was turned off for before their preamble. */
+  readonly #preparedEchoOptions: EchoOptions;
   readonly #live = new Set<Live>();
   readonly #udp = new Map<string, UdpEchoServer>();
   readonly #admission: Admission;
@@ -106,7 +110,11 @@ export class Server implements EchoServer {
     this.#options = parts.options;
     this.#settings = parts.settings;
     const { quitWord, idleTimeout, maxBytes } = parts.settings;
-    this.#echoOptions = { quitWord, idleTimeout, maxBytes };
+    this.#preparedEchoOptions = { quitWord, idleTimeout, maxBytes };
+    this.#echoOptions = {
+      ...this.#preparedEchoOptions,
+      noDelayAtSecondChunk: true,
+    };
     this.#admission = parts.admission;
     this.#worker = parts.worker;
     this.#proxyFrom = parts.proxyFrom;
@@ -209,8 +217,7 @@ export class Server implements EchoServer {
     // Registered before anything waits, so events count this connection.
     this.#live.add(live);
     if (!listener.proxyProtocol && listener.transport !== "tls") {
-      noDelay(conn);
-      this.#echo(conn, live);
+      this.#echo(conn, live, this.#echoOptions);
     } else {
       this.#prepare(conn, listener, live);
     }
@@ -231,16 +238,16 @@ export class Server implements EchoServer {
     );
     if (!ready.ok) return this.#forget(live, ready.admitted);
     live.info = ready.info;
-    this.#echo(ready.conn, live);
+    this.#echo(ready.conn, live, this.#preparedEchoOptions);
   }
 
   /**
    * Echoes on a connection and reports its end: through a callback rather
    * than an awaiting function, one frame fewer per idle connection.
    */
-  #echo(conn: Closable, live: Live): void {
+  #echo(conn: Closable, live: Live, options: ConnLoopOptions): void {
     this.#emit({ type: "open", conn: live.info });
-    const echoing = echoWith(conn, this.#echoOptions, live);
+    const echoing = echoWith(conn, options, live);
     // Told to stop before the echo began (during the handshake, say).
     if (live.stopped) live.stop?.(stopError());
     echoing.then(
