@@ -19,6 +19,7 @@ import { runUdpSession } from "../client/udp_session.ts";
 import type { ClientArgs, ClientTlsFiles } from "./client_args.ts";
 import {
   clientOutput,
+  type EditorInput,
   editorInput,
   escapesOutput,
   usesLineEditor,
@@ -85,14 +86,18 @@ async function runStream(
   // still owes the editor read, so that none is typed into the shell, the
   // terminal back to normal (it is in raw or cbreak mode all session), its
   // line ended, and an exit as the signal would have made.
-  // A line being edited is ended unsent (its row ended by the editor).
+  // A line being edited is ended unsent, its row ended by the editor.
   const stopping = new AbortController();
+  const lines = editor === undefined
+    ? undefined
+    : editorInput(editor, PROMPT, stopping.signal);
   const onStop = STOP_SIGNALS.map(([signal, code]) =>
     [signal, async (): Promise<void> => {
       if (stopping.signal.aborted) return;
-      const inLine = editor?.reading === true;
+      const inLine = lines?.reading === true;
       stopping.abort();
-      await editor?.finish().catch(() => {});
+      // The line's end written, the answers owed read.
+      await lines?.settled().catch(() => {});
       // The terminal shows ^C itself, but not in cbreak mode (no echo).
       const shown = inLine
         ? ""
@@ -108,7 +113,7 @@ async function runStream(
     for (const [signal, stop] of onStop) Deno.addSignalListener(signal, stop);
   }
   try {
-    return await converse(options, output, editor, stopping.signal);
+    return await converse(options, output, editor, lines);
   } finally {
     if (editor !== undefined) {
       for (const [signal, stop] of onStop) {
@@ -118,6 +123,8 @@ async function runStream(
     }
   }
 }
+
+const PROMPT = "> ";
 
 /** Signals that end the client, and the exit code for each. */
 const STOP_SIGNALS: readonly (readonly [Deno.Signal, number])[] = [
@@ -158,7 +165,7 @@ async function converse(
   options: ClientArgs,
   output: WritableStream<Uint8Array>,
   editor: LineEditor | undefined,
-  stopping: AbortSignal,
+  lines: EditorInput | undefined,
 ): Promise<ClientRunResult> {
   using conn = await open(options);
   if (options.interactive && !options.quiet) {
@@ -173,10 +180,6 @@ async function converse(
       } via ${describeProxy(options.proxy)}`;
     writeText(Deno.stderr, `Connected to ${where} (${quit})\n`);
   }
-  const prompt = "> ";
-  const lines = editor === undefined
-    ? undefined
-    : editorInput(editor, prompt, stopping);
   // A resized terminal gets the line redrawn at its new width at once.
   const onResize = (): void => void editor?.resize().catch(() => {});
   const resizing = editor !== undefined && watchSignal("SIGWINCH", onResize);
@@ -190,7 +193,7 @@ async function converse(
         mode: options.raw ? "raw" : "lines",
         interactive: options.interactive,
         // The editor shows the prompt itself.
-        prompt: editor === undefined ? prompt : "",
+        prompt: editor === undefined ? PROMPT : "",
         quitWord: options.quitWord,
         verify: options.verify,
         readTimeout: options.readTimeout,

@@ -95,6 +95,8 @@ const NEWLINE = new Uint8Array([LF]);
 export interface EditorInput {
   /** The lines, each with a newline; hand it to the session. */
   readable: ReadableStream<Uint8Array>;
+  /** Whether a line is being read (typed, or ending). */
+  readonly reading: boolean;
   /**
    * Resolves once the editor has let go of the terminal (back from raw
    * mode, its line ended, the answers it asked the terminal for read)
@@ -127,18 +129,22 @@ export function editorInput(
     ? stop.signal
     : AbortSignal.any([stop.signal, stopped]);
   let reading: Promise<string | null> | undefined;
+  let inLine = false;
   const readable = new ReadableStream<Uint8Array>({
     async pull(controller): Promise<void> {
       reading = editor.readLine(prompt, { signal });
+      inLine = true;
       let line;
       try {
         line = await reading;
       } catch (error) {
+        inLine = false;
         // Stopping: the client exits once the editor is done; nothing more
         // comes from here, not even an error for the session to report.
         if (stopped?.aborted) return new Promise<never>(() => {});
         throw error;
       }
+      inLine = false;
       if (line === null) controller.close();
       else controller.enqueue(encoder.encode(line + "\n"));
     },
@@ -148,6 +154,9 @@ export function editorInput(
   }, { highWaterMark: 0 });
   return {
     readable,
+    get reading(): boolean {
+      return inLine;
+    },
     async settled(): Promise<void> {
       await reading?.catch(() => {});
       // Answers the terminal still owes the editor: read, not left for the

@@ -188,11 +188,6 @@ export class LineEditor {
     if (!this.#busy) await this.finish();
   }
 
-  /** Whether a line is being read (from `readLine()` until it returns). */
-  get reading(): boolean {
-    return this.#busy && this.#finishing === undefined;
-  }
-
   /** Lines entered so far, oldest first, as Up recalls them. */
   get history(): readonly string[] {
     return this.#state.history;

@@ -23,7 +23,8 @@ export interface ConnLoopOptions extends EchoOptions {
   /**
    * Turn Nagle's algorithm off (`setNoDelay(true)`, where the connection
    * has it) before the second chunk is echoed. The first is never held
-   * back by it (nothing of ours is in flight yet), so a connection that
+   * back by it (nothing of ours is in flight yet: it is one write, as the
+   * first read is into a buffer of at most 64 bytes), so a connection that
    * echoes one chunk, as a health check's does, is spared the system call.
    * @default {false}
    */

@@ -187,7 +187,7 @@ Deno.test("editorInput() stopped during a line does not send it, even at an Ente
   await until(() => terminal.screen.line() === `> ${TEXT}`);
   terminal.screen.resize(20, true);
   await editor.resize();
-  assert(editor.reading);
+  assert(input.reading);
   // A stop signal: the client ends the line and reads the answers owed.
   stopping.abort();
   let finished = false;
@@ -199,7 +199,7 @@ Deno.test("editorInput() stopped during a line does not send it, even at an Ente
   await finishing;
   await settle();
   assertEquals(sent, undefined);
-  assertEquals(editor.reading, false);
+  assertEquals(input.reading, false);
   assertEquals(terminal.modes, [true, false]);
   await reader.cancel();
   // Still pending: the client exits instead.

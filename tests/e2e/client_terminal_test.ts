@@ -18,17 +18,28 @@ import { clientWithPid, hasScript, quote } from "./_script.ts";
 const ignore = !hasScript();
 
 /** A server that reads one connection and never echoes. */
-function silentServer(): { port: number; done: Promise<void> } & Disposable {
+function silentServer(): {
+  port: number;
+  done: Promise<void>;
+  received: number[];
+} & Disposable {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const received: number[] = [];
   const done = (async () => {
     using conn = await listener.accept();
-    while ((await conn.read(new Uint8Array(64)).catch(() => null)) !== null);
+    const buffer = new Uint8Array(64);
+    for (;;) {
+      const n = await conn.read(buffer).catch(() => null);
+      if (n === null) break;
+      received.push(...buffer.subarray(0, n));
+    }
   })().catch(() => {
     // Closed before a client came: the test failed before that.
   });
   return {
     port: listener.addr.port,
     done,
+    received,
     [Symbol.dispose]: () => listener.close(),
   };
 }
@@ -237,6 +248,32 @@ Deno.test({
         await server.done;
         assertMatch(result.stdout, /(^|[\s;])icanon\b/m, result.stdout);
         assertMatch(result.stdout, /(^|[\s;])echo\b/m, result.stdout);
+      } finally {
+        await Deno.remove(pidFile);
+      }
+    },
+  );
+  await t.step(
+    "SIGTERM while a line is typed: the line is not sent, and its row is ended once",
+    async () => {
+      using server = silentServer();
+      const pidFile = await Deno.makeTempFile();
+      try {
+        const line = `${clientWithPid(server.port, pidFile)}; echo rc=$?`;
+        await using proc = spawn(
+          ["script"],
+          ["-q", "-c", line, "/dev/null"],
+          { stdin: true },
+        );
+        await proc.waitFor("stdout", "> ");
+        await proc.write("typing");
+        await proc.waitFor("stdout", "typing");
+        Deno.kill(Number(await Deno.readTextFile(pidFile)), "SIGTERM");
+        const result = await proc.wait();
+        await server.done;
+        // One line end between the row and what the shell runs next.
+        assertMatch(result.stdout, /typing[^\n]*\nrc=143/, result.stdout);
+        assertEquals(server.received, []);
       } finally {
         await Deno.remove(pidFile);
       }
