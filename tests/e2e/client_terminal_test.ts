@@ -44,6 +44,33 @@ function silentServer(): {
   };
 }
 
+/**
+ * echo-client on a terminal, to a server that never echoes, killed with
+ * SIGTERM once `before` is done at its first prompt; `then` runs in the
+ * shell after it. What the terminal showed, and what the server read.
+ */
+async function sigtermAfter(
+  then: string,
+  before: (proc: ReturnType<typeof spawn>) => Promise<void>,
+): Promise<{ stdout: string; received: number[] }> {
+  using server = silentServer();
+  const pidFile = await Deno.makeTempFile();
+  try {
+    const line = `${clientWithPid(server.port, pidFile)}; ${then}`;
+    await using proc = spawn(["script"], ["-q", "-c", line, "/dev/null"], {
+      stdin: true,
+    });
+    await proc.waitFor("stdout", "> ");
+    await before(proc);
+    Deno.kill(Number(await Deno.readTextFile(pidFile)), "SIGTERM");
+    const result = await proc.wait();
+    await server.done;
+    return { stdout: result.stdout, received: server.received };
+  } finally {
+    await Deno.remove(pidFile);
+  }
+}
+
 /** `echo-client -q 127.0.0.1 PORT` on a pseudo-terminal, keys on stdin. */
 function clientOnTerminal(port: number): ReturnType<typeof spawn> {
   return spawn(["script"], underTerminal(["-q", "127.0.0.1", String(port)]), {
@@ -230,53 +257,28 @@ Deno.test({
   await t.step(
     "SIGTERM while an echo is due: the terminal is back in its normal mode",
     async () => {
-      using server = silentServer();
-      const pidFile = await Deno.makeTempFile();
-      try {
-        // The client's own pid, then, after it, the terminal's modes.
-        const line = `${clientWithPid(server.port, pidFile)}; stty -a`;
-        await using proc = spawn(
-          ["script"],
-          ["-q", "-c", line, "/dev/null"],
-          { stdin: true },
-        );
-        await proc.waitFor("stdout", "> ");
+      // After the client, the terminal's modes.
+      const { stdout } = await sigtermAfter("stty -a", async (proc) => {
         await proc.write("first\r");
         await new Promise((resolve) => setTimeout(resolve, 200));
-        Deno.kill(Number(await Deno.readTextFile(pidFile)), "SIGTERM");
-        const result = await proc.wait();
-        await server.done;
-        assertMatch(result.stdout, /(^|[\s;])icanon\b/m, result.stdout);
-        assertMatch(result.stdout, /(^|[\s;])echo\b/m, result.stdout);
-      } finally {
-        await Deno.remove(pidFile);
-      }
+      });
+      assertMatch(stdout, /(^|[\s;])icanon\b/m, stdout);
+      assertMatch(stdout, /(^|[\s;])echo\b/m, stdout);
     },
   );
   await t.step(
     "SIGTERM while a line is typed: the line is not sent, and its row is ended once",
     async () => {
-      using server = silentServer();
-      const pidFile = await Deno.makeTempFile();
-      try {
-        const line = `${clientWithPid(server.port, pidFile)}; echo rc=$?`;
-        await using proc = spawn(
-          ["script"],
-          ["-q", "-c", line, "/dev/null"],
-          { stdin: true },
-        );
-        await proc.waitFor("stdout", "> ");
-        await proc.write("typing");
-        await proc.waitFor("stdout", "typing");
-        Deno.kill(Number(await Deno.readTextFile(pidFile)), "SIGTERM");
-        const result = await proc.wait();
-        await server.done;
-        // One line end between the row and what the shell runs next.
-        assertMatch(result.stdout, /typing[^\n]*\nrc=143/, result.stdout);
-        assertEquals(server.received, []);
-      } finally {
-        await Deno.remove(pidFile);
-      }
+      const { stdout, received } = await sigtermAfter(
+        "echo rc=$?",
+        async (proc) => {
+          await proc.write("typing");
+          await proc.waitFor("stdout", "typing");
+        },
+      );
+      // One line end between the row and what the shell runs next.
+      assertMatch(stdout, /typing[^\n]*\nrc=143/, stdout);
+      assertEquals(received, []);
     },
   );
 });
