@@ -188,10 +188,11 @@ Deno.test("editorInput() stopped during a line does not send it, even at an Ente
   terminal.screen.resize(20, true);
   await editor.resize();
   assert(input.reading);
-  // A stop signal: the client ends the line and reads the answers owed.
+  // A stop signal: the client ends the line and reads the answers owed, as
+  // its signal handler does.
   stopping.abort();
   let finished = false;
-  const finishing = editor.finish().then(() => finished = true);
+  const finishing = input.settled().then(() => finished = true);
   terminal.push("\r");
   await settle();
   assert(!finished, "finished before the answer came");
